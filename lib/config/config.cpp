@@ -1,0 +1,319 @@
+#include "config/config.hpp"
+
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace u2u::config {
+
+namespace {
+
+struct ConfigError {
+  std::string key;
+  std::string message;
+};
+
+// A YAML mapping whose keys are consumed one by one; done() refuses whatever was not consumed.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+    if (!node_.IsMap()) throw ConfigError{path_.empty() ? "(top level)" : path_, "must be a mapping"};
+  }
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  bool has(const std::string& key) const { return node_[key].IsDefined() && !node_[key].IsNull(); }
+
+  YAML::Node get(const std::string& key) {
+    used_.insert(key);
+    YAML::Node n = node_[key];
+    if (!n.IsDefined() || n.IsNull()) throw ConfigError{key_path(key), "missing"};
+    return n;
+  }
+
+  std::string scalar(const std::string& key) {
+    YAML::Node n = get(key);
+    if (!n.IsScalar()) throw ConfigError{key_path(key), "must be a scalar"};
+    return n.Scalar();
+  }
+
+  std::string string(const std::string& key) {
+    std::string s = scalar(key);
+    if (s.empty()) throw ConfigError{key_path(key), "must not be empty"};
+    return s;
+  }
+
+  std::int64_t integer(const std::string& key, std::int64_t min, std::int64_t max) {
+    const std::string s = scalar(key);
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &used, 0);
+    } catch (const std::exception&) {
+      throw ConfigError{key_path(key), "\"" + s + "\" is not an integer"};
+    }
+    if (used != s.size()) throw ConfigError{key_path(key), "\"" + s + "\" is not an integer"};
+    if (v < min || v > max) {
+      throw ConfigError{key_path(key),
+                        std::to_string(v) + " is outside " + std::to_string(min) + ".." + std::to_string(max)};
+    }
+    return v;
+  }
+
+  std::int64_t integer_or(const std::string& key, std::int64_t min, std::int64_t max, std::int64_t fallback) {
+    if (!has(key)) {
+      used_.insert(key);
+      return fallback;
+    }
+    return integer(key, min, max);
+  }
+
+  wire::Layer2Id layer2_id(const std::string& key) {
+    return static_cast<wire::Layer2Id>(integer(key, 0, wire::kLayer2IdMax));
+  }
+
+  std::string user_info_id(const std::string& key) {
+    std::string s = string(key);
+    if (s.size() > wire::kUserInfoIdMaxSize) {
+      throw ConfigError{key_path(key), "longer than " + std::to_string(wire::kUserInfoIdMaxSize) + " octets"};
+    }
+    for (char c : s) {
+      if (c < 0x21 || c > 0x7E) throw ConfigError{key_path(key), "must be printable ASCII without spaces"};
+    }
+    return s;
+  }
+
+  Listen listen(const std::string& key) {
+    Section s = section(key);
+    Listen l;
+    l.address = s.string("address");
+    l.port = static_cast<std::uint16_t>(s.integer("port", 1, 65535));
+    s.done();
+    return l;
+  }
+
+  Section section(const std::string& key) { return Section(get(key), key_path(key)); }
+
+  std::optional<std::string> optional_string(const std::string& key) {
+    used_.insert(key);
+    if (!has(key)) return std::nullopt;
+    return string(key);
+  }
+
+  std::optional<Section> optional_section(const std::string& key) {
+    used_.insert(key);
+    if (!has(key)) return std::nullopt;
+    return Section(node_[key], key_path(key));
+  }
+
+  std::vector<Section> list(const std::string& key) {
+    YAML::Node n = get(key);
+    if (!n.IsSequence()) throw ConfigError{key_path(key), "must be a list"};
+    std::vector<Section> out;
+    for (std::size_t i = 0; i < n.size(); ++i) out.emplace_back(n[i], key_path(key) + "[" + std::to_string(i) + "]");
+    return out;
+  }
+
+  void done() const {
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.Scalar();
+      if (used_.count(key) == 0) throw ConfigError{key_path(key), "unknown key"};
+    }
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+std::string relative_to(const std::string& file, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(file).parent_path() / p).lexically_normal().string();
+}
+
+Common common(Section& top, const std::string& file) {
+  Common c;
+  c.file = file;
+  c.user_info_id = top.user_info_id("user_info_id");
+  c.layer2_id = top.layer2_id("layer2_id");
+  c.listen = top.listen("listen");
+  Section cred = top.section("credentials");
+  c.credentials.ca = relative_to(file, cred.string("ca"));
+  c.credentials.certificate = relative_to(file, cred.string("certificate"));
+  c.credentials.private_key = relative_to(file, cred.string("private_key"));
+  cred.done();
+  if (auto log = top.optional_section("log")) {
+    if (auto f = log->optional_string("format")) {
+      auto parsed = logging::parse_format(*f);
+      if (!parsed) throw ConfigError{log->key_path("format"), "\"" + *f + "\" is not text or json"};
+      c.log.format = *parsed;
+    }
+    if (auto l = log->optional_string("level")) {
+      auto parsed = logging::parse_level(*l);
+      if (!parsed) throw ConfigError{log->key_path("level"), "\"" + *l + "\" is not debug, info, warn or error"};
+      c.log.level = *parsed;
+    }
+    log->done();
+  }
+  return c;
+}
+
+template <class Parse>
+auto load(const std::string& path, Parse parse) -> Result<decltype(parse(std::declval<Section&>(), path))> {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return make_error(Cause::kNone, "config", path + ": cannot read: " + std::strerror(errno));
+  } catch (const YAML::ParserException& e) {
+    return make_error(Cause::kNone, "config",
+                      path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                          ": YAML syntax: " + e.msg);
+  }
+  try {
+    Section top(root, "");
+    auto value = parse(top, path);
+    top.done();
+    return value;
+  } catch (const ConfigError& e) {
+    return make_error(Cause::kNone, "config", path + ": " + e.key + ": " + e.message);
+  } catch (const YAML::Exception& e) {
+    return make_error(Cause::kNone, "config", path + ": " + e.msg);
+  }
+}
+
+Result<std::string> read_file(const std::string& config_file, const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return make_error(Cause::kNone, "config",
+                      config_file + ": " + key + ": cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<SourceFile> load_source(const std::string& path) {
+  return load(path, [](Section& top, const std::string& file) {
+    SourceFile f;
+    f.common = common(top, file);
+    Section relay = top.section("relay");
+    f.relay_user_info_id = relay.user_info_id("user_info_id");
+    f.relay_layer2_id = relay.layer2_id("layer2_id");
+    f.relay.address = relay.string("address");
+    f.relay.port = static_cast<std::uint16_t>(relay.integer("port", 1, 65535));
+    relay.done();
+    Section target = top.section("target");
+    f.target_user_info_id = target.user_info_id("user_info_id");
+    f.target_layer2_id = target.layer2_id("layer2_id");
+    target.done();
+    f.handshake_timeout =
+        Millis(top.integer_or("handshake_timeout_ms", 100, 600000, protocol::kDefaultHandshakeTimeout.count()));
+    f.retry_interval = Millis(top.integer_or("retry_interval_ms", 100, 3600000, 5000));
+    return f;
+  });
+}
+
+Result<RelayFile> load_relay(const std::string& path) {
+  return load(path, [](Section& top, const std::string& file) {
+    RelayFile f;
+    f.common = common(top, file);
+    for (Section& t : top.list("targets")) {
+      RelayTargetFile rt;
+      rt.user_info_id = t.user_info_id("user_info_id");
+      rt.layer2_id = t.layer2_id("layer2_id");
+      rt.endpoint.address = t.string("address");
+      rt.endpoint.port = static_cast<std::uint16_t>(t.integer("port", 1, 65535));
+      t.done();
+      f.targets.push_back(std::move(rt));
+    }
+    f.max_pending = static_cast<std::size_t>(
+        top.integer_or("max_pending", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPending)));
+    f.pending_timeout =
+        Millis(top.integer_or("pending_timeout_ms", 100, 600000, protocol::kDefaultRelayPendingTimeout.count()));
+    return f;
+  });
+}
+
+Result<TargetFile> load_target(const std::string& path) {
+  return load(path, [](Section& top, const std::string& file) {
+    TargetFile f;
+    f.common = common(top, file);
+    f.max_sessions = static_cast<std::size_t>(
+        top.integer_or("max_sessions", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessions)));
+    f.session_timeout =
+        Millis(top.integer_or("session_timeout_ms", 100, 3600000, protocol::kDefaultTargetSessionTimeout.count()));
+    return f;
+  });
+}
+
+Result<Endpoint> resolve(const Listen& listen, const std::string& file, const std::string& key) {
+  auto e = Endpoint::parse(listen.address, listen.port);
+  if (!e) {
+    return make_error(Cause::kNone, "config",
+                      file + ": " + key + ".address: \"" + listen.address + "\" is not a numeric IPv4 or IPv6 address");
+  }
+  return *e;
+}
+
+Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, WallTime now,
+                                        std::vector<std::string>& warnings) {
+  const auto fail = [&](const std::string& key, const std::string& what) {
+    return make_error(Cause::kNone, "config", c.file + ": credentials." + key + ": " + what);
+  };
+  auto ca_pem = read_file(c.file, "credentials.ca", c.credentials.ca);
+  if (!ca_pem) return ca_pem.error();
+  auto cert_pem = read_file(c.file, "credentials.certificate", c.credentials.certificate);
+  if (!cert_pem) return cert_pem.error();
+  auto key_pem = read_file(c.file, "credentials.private_key", c.credentials.private_key);
+  if (!key_pem) return key_pem.error();
+
+  auto ca = crypto::Certificate::from_pem(*ca_pem);
+  if (!ca) return fail("ca", c.credentials.ca + ": " + ca.error().reason);
+  auto trust = crypto::TrustStore::from_ca(*ca);
+  if (!trust) return fail("ca", c.credentials.ca + ": " + trust.error().reason);
+  auto cert = crypto::Certificate::from_pem(*cert_pem);
+  if (!cert) return fail("certificate", c.credentials.certificate + ": " + cert.error().reason);
+  auto key = crypto::PrivateKey::from_pem(*key_pem);
+  crypto::secure_wipe(key_pem.value());
+  if (!key) return fail("private_key", c.credentials.private_key + ": " + key.error().reason);
+  auto cert_key = cert->public_key();
+  if (!cert_key) return fail("certificate", c.credentials.certificate + ": " + cert_key.error().reason);
+  if (!(*cert_key == key->public_key())) {
+    return fail("private_key",
+                c.credentials.private_key + " does not match the public key of " + c.credentials.certificate);
+  }
+  if (cert->subject_cn() != c.user_info_id) {
+    return make_error(Cause::kNone, "config",
+                      c.file + ": user_info_id: \"" + c.user_info_id + "\" differs from the certificate's CN \"" +
+                          cert->subject_cn() + "\" in " + c.credentials.certificate);
+  }
+
+  if (auto s = trust->verify_chain(*cert, now); !s) {
+    warnings.push_back("own certificate will be refused by peers: " + s.error().reason);
+  }
+  if (!cert->has_role(role)) {
+    warnings.push_back("own certificate lacks the " + std::string(crypto::role_name(role)) +
+                       " role; peers will refuse it");
+  }
+  struct stat st {};
+  if (::stat(c.credentials.private_key.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+    warnings.push_back("private key " + c.credentials.private_key + " is readable by group or others (chmod 600)");
+  }
+
+  auto shared_key = std::make_shared<const crypto::PrivateKey>(std::move(key).value());
+  return protocol::LocalParty{
+      c.user_info_id, c.layer2_id, std::move(cert).value(),
+      shared_key,     shared_key,  std::make_shared<const crypto::TrustStore>(std::move(trust).value())};
+}
+
+}  // namespace u2u::config

@@ -1,0 +1,86 @@
+#pragma once
+// The daemons' YAML configuration (config/*.yaml documents every key). Loading is strict: an unknown key, a
+// missing key, a value of the wrong type or out of range is an error naming the file and the key path.
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/time.hpp"
+#include "logging/event_log.hpp"
+#include "protocol/node.hpp"
+#include "protocol/relay.hpp"
+#include "protocol/source.hpp"
+#include "protocol/target.hpp"
+
+namespace u2u::config {
+
+struct Listen {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+struct Credentials {
+  std::string ca;           // path of the provisioning CA certificate (PEM): the trust anchor
+  std::string certificate;  // own certificate (PEM)
+  std::string private_key;  // own P-256 private key (PEM)
+};
+
+struct Log {
+  logging::Format format = logging::Format::kText;
+  protocol::Level level = protocol::Level::kInfo;
+};
+
+// Keys every daemon has.
+struct Common {
+  std::string file;  // the config file, for error messages
+  std::string user_info_id;
+  wire::Layer2Id layer2_id = 0;
+  Listen listen;
+  Credentials credentials;
+  Log log;
+};
+
+struct SourceFile {
+  Common common;
+  std::string relay_user_info_id;
+  wire::Layer2Id relay_layer2_id = 0;
+  Listen relay;
+  std::string target_user_info_id;
+  wire::Layer2Id target_layer2_id = 0;
+  Millis handshake_timeout{};
+  Millis retry_interval{};  // without --once: the wait before trying again after a failure
+};
+
+struct RelayTargetFile {
+  std::string user_info_id;
+  wire::Layer2Id layer2_id = 0;
+  Listen endpoint;
+};
+
+struct RelayFile {
+  Common common;
+  std::vector<RelayTargetFile> targets;
+  std::size_t max_pending = 0;
+  Millis pending_timeout{};
+};
+
+struct TargetFile {
+  Common common;
+  std::size_t max_sessions = 0;
+  Millis session_timeout{};
+};
+
+Result<SourceFile> load_source(const std::string& path);
+Result<RelayFile> load_relay(const std::string& path);
+Result<TargetFile> load_target(const std::string& path);
+
+// Seed step 0 from files: reads and cross-checks the credentials. Errors (exit 2): unreadable file, bad PEM,
+// a key that is not P-256, a certificate that does not match the key or names another User Info ID, a CA
+// certificate that is not a CA. Warnings (the daemon starts; peers will refuse it): own certificate not
+// chaining to the configured CA, outside its validity, or without the role; a key file others can read.
+Result<protocol::LocalParty> load_party(const Common& common, crypto::Role role, WallTime now,
+                                        std::vector<std::string>& warnings);
+
+Result<Endpoint> resolve(const Listen& listen, const std::string& file, const std::string& key);
+
+}  // namespace u2u::config

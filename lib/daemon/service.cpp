@@ -1,0 +1,78 @@
+#include "daemon/service.hpp"
+
+#include <csignal>
+#include <iostream>
+
+namespace u2u::daemon {
+
+std::variant<Options, int> command_line(const FlagSpec& spec, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = parse(spec, args);
+  if (!options) return kExitUsage;
+  if (options->help) {
+    std::cout << usage(spec);
+    return kExitOk;
+  }
+  if (options->version) {
+    std::cout << version_text(spec.program);
+    return kExitOk;
+  }
+  return *options;
+}
+
+int config_error(const FlagSpec& spec, const Error& error) {
+  std::cerr << spec.program << ": " << error.reason << "\n";
+  return kExitUsage;
+}
+
+int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::cout << spec.program << ": warning: " << w << "\n";
+  std::cout << file << ": configuration and credentials OK\n";
+  return kExitOk;
+}
+
+Service::Service(const FlagSpec& spec, const Options& options, const config::Common& common)
+    : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM) {
+  const logging::Format format = options.log_format.value_or(common.log.format);
+  log_ = std::make_unique<logging::EventLog>(spec.program, format, common.log.level);
+}
+
+Status Service::bind(protocol::Node& node, const Endpoint& listen) {
+  runner_ = std::make_unique<transport::UdpRunner>(io_, node, *log_);
+  if (auto s = runner_->bind(listen); !s) {
+    return make_error(Cause::kNone, "bind", common_.file + ": listen: " + s.error().reason);
+  }
+  return {};
+}
+
+void Service::started(const std::vector<std::string>& warnings, protocol::Event details) {
+  for (const auto& w : warnings)
+    log_->emit(protocol::event(protocol::Level::kWarn, "credential_warning").with("reason", w));
+  details.name = "started";
+  details.level = protocol::Level::kInfo;
+  details.with("user_info_id", common_.user_info_id)
+      .with("layer2_id", static_cast<std::int64_t>(common_.layer2_id))
+      .with("listen", runner_->local_endpoint().to_string())
+      .with("config", common_.file);
+  log_->emit(details);
+}
+
+void Service::stop(int exit_code) {
+  exit_code_ = exit_code;
+  if (runner_) runner_->stop();
+  signals_.cancel();
+  io_.stop();
+}
+
+int Service::run() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log_->emit(protocol::event(protocol::Level::kInfo, "stopping").with("signal", static_cast<std::int64_t>(signal)));
+    stop(exit_code_);
+  });
+  runner_->start();
+  io_.run();
+  return exit_code_;
+}
+
+}  // namespace u2u::daemon

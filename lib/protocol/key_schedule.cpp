@@ -1,0 +1,36 @@
+#include "protocol/key_schedule.hpp"
+
+#include "crypto/kdf.hpp"
+#include "protocol/constants.hpp"
+
+namespace u2u::protocol {
+
+crypto::SecretBytes derive_kd(const crypto::SecretBytes& ecdh_secret, std::string_view source_user_info_id,
+                              std::string_view target_user_info_id) {
+  return crypto::kdf(ecdh_secret, kFcKd, {as_bytes(source_user_info_id), as_bytes(target_user_info_id)});
+}
+
+crypto::SecretBytes derive_kd_sess(const crypto::SecretBytes& kd, const wire::Nonce& nonce_1,
+                                   const wire::Nonce& nonce_2) {
+  return crypto::kdf(kd, kFcKdSess, {nonce_1, nonce_2});
+}
+
+std::string key_id(const crypto::SecretBytes& key, std::uint8_t fc) {
+  const crypto::SecretBytes derived = crypto::kdf(key, fc, {});
+  return to_hex(derived.reveal().first(kKeyIdSize));
+}
+
+Result<SessionKeys> derive_session_keys(const crypto::PrivateKey& own, const crypto::PublicKey& peer,
+                                        std::string_view source_user_info_id, std::string_view target_user_info_id,
+                                        const wire::Nonce& nonce_1, const wire::Nonce& nonce_2) {
+  auto z = own.ecdh(peer);
+  if (!z) return z.error();
+  SessionKeys keys;
+  keys.kd = derive_kd(*z, source_user_info_id, target_user_info_id);
+  keys.kd_sess = derive_kd_sess(keys.kd, nonce_1, nonce_2);
+  keys.kd_id = key_id(keys.kd, kFcKdId);
+  keys.kd_sess_id = key_id(keys.kd_sess, kFcKdSessId);
+  return keys;
+}
+
+}  // namespace u2u::protocol

@@ -1,0 +1,30 @@
+#include "protocol/node.hpp"
+
+#include "crypto/hash.hpp"
+
+namespace u2u::protocol {
+
+RandomSource system_random() {
+  return [](std::span<std::uint8_t> out) { crypto::random_bytes(out); };
+}
+
+void Output::merge(Output&& other) {
+  for (auto& s : other.send) send.push_back(std::move(s));
+  for (auto& e : other.events) events.push_back(std::move(e));
+}
+
+Event dropped_event(std::string_view reason, const Endpoint& from) {
+  return event(Level::kDebug, "datagram_dropped").with("from", from.to_string()).with("reason", std::string(reason));
+}
+
+Event check_failed_event(int step, std::string_view session, const Error& error) {
+  return event(Level::kWarn, "check_failed")
+      .with("step", step)
+      .with("session", std::string(session))
+      .with("check", error.check)
+      .with("cause", static_cast<std::int64_t>(error.cause))
+      .with("cause_name", std::string(cause_name(error.cause)))
+      .with("reason", error.reason);
+}
+
+}  // namespace u2u::protocol

@@ -1,0 +1,43 @@
+#include "protocol/transcript.hpp"
+
+#include "crypto/hash.hpp"
+#include "protocol/constants.hpp"
+
+namespace u2u::protocol {
+
+Bytes signing_input(std::string_view label, ByteView covered) {
+  Bytes input;
+  input.reserve(label.size() + 1 + covered.size());
+  append(input, as_bytes(label));
+  input.push_back(0x00);
+  append(input, covered);
+  return input;
+}
+
+Result<wire::Signature> sign_step(const crypto::Signer& signer, const StepSignature& step, ByteView covered) {
+  return signer.sign(signing_input(step.label, covered));
+}
+
+wire::Digest request_digest(const wire::Message& request) { return crypto::sha256(request.originator_part()); }
+
+std::string session_id(const wire::Digest& digest) { return to_hex(ByteView(digest).first(kSessionIdSize)); }
+
+Result<crypto::VerifiedPeer> authenticate(const crypto::TrustStore& trust, ByteView certificate_der,
+                                          std::string_view user_info_id, crypto::Role role, const StepSignature& step,
+                                          ByteView covered, const wire::Signature& signature, WallTime now,
+                                          std::string_view who) {
+  auto peer = trust.verify(certificate_der, user_info_id, role, now);
+  if (!peer) {
+    Error e = peer.error();
+    e.check = std::string(who) + "_" + e.check;
+    e.cause = Cause::kAuthenticationFailure;
+    return e;
+  }
+  if (auto s = peer->public_key.verify(signing_input(step.label, covered), signature); !s) {
+    return make_error(Cause::kAuthenticationFailure, std::string(step.check),
+                      std::string(step.name) + " of \"" + std::string(user_info_id) + "\" does not verify");
+  }
+  return peer;
+}
+
+}  // namespace u2u::protocol

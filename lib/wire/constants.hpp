@@ -1,0 +1,63 @@
+#pragma once
+// Every constant of the wire format, with its source. docs/protocol.md section 2 documents each.
+#include <cstddef>
+#include <cstdint>
+
+namespace u2u::wire {
+
+// Datagram header: version (1) || source Layer-2 ID (3) || destination Layer-2 ID (3).
+inline constexpr std::uint8_t kProtocolVersion = 0x01;
+inline constexpr std::size_t kLayer2IdSize = 3;  // TS 23.304: Layer-2 IDs are 24 bits
+inline constexpr std::uint32_t kLayer2IdMax = 0xFFFFFF;
+inline constexpr std::size_t kHeaderSize = 1 + 2 * kLayer2IdSize;
+
+// The largest datagram either side sends or accepts: Ethernet MTU 1500 - IPv6 header 40 - UDP header 8,
+// so every message fits one Ethernet frame over IPv4 and IPv6 alike.
+inline constexpr std::size_t kMaxDatagramSize = 1452;
+
+// IE framing: IEI (1) || length (2, big-endian) || value. IEI bit 8 set = comprehension not required
+// (an unknown IE with that bit is skipped; one without it makes the message invalid), after TS 24.007 11.2.4.
+inline constexpr std::size_t kIeHeaderSize = 3;
+inline constexpr std::uint8_t kIeiComprehensionNotRequired = 0x80;
+
+// Sizes fixed by the crypto: TS 33.536 nonces, SHA-256 digests, P-256 ECDSA signatures as r||s (IEEE P1363).
+inline constexpr std::size_t kNonceSize = 16;
+inline constexpr std::size_t kDigestSize = 32;
+inline constexpr std::size_t kSignatureSize = 64;
+
+// Bounds the project sets.
+inline constexpr std::size_t kUserInfoIdMinSize = 1;
+inline constexpr std::size_t kUserInfoIdMaxSize = 64;  // the X.520 upper bound of a commonName
+inline constexpr std::size_t kCertificateMaxSize = 640;
+
+// Message types, modelled on TS 24.554 Table 11.3.1.1 (ProSe PC5 signalling message type).
+enum class MessageType : std::uint8_t {
+  kDirectCommunicationRequest = 0x01,
+  kDirectCommunicationAccept = 0x02,
+  kDirectCommunicationReject = 0x03,
+};
+
+// Information element identifiers (project-assigned; names follow the seed and TS 24.554 clause 10.3).
+enum class Iei : std::uint8_t {
+  kSourceUserInfoId = 0x01,
+  kTargetUserInfoId = 0x02,
+  kTargetLayer2Id = 0x03,  // TS 24.554 10.3.1.15 "Target end UE layer-2 ID"
+  kNonce1 = 0x04,          // TS 24.554 10.3.1.4
+  kSourceCertificate = 0x05,
+  kSignSource = 0x06,  // SIGN-Source UE, seed step 1
+  kRequestDigest = 0x07,
+  kNonce2 = 0x08,
+  kTargetCertificate = 0x09,
+  kSignTarget = 0x0A,  // SIGN-Target UE, seed step 5
+  kCause = 0x0B,       // TS 24.554 11.3.8 PC5 signalling protocol cause
+  kRejectedBy = 0x0C,
+  kRelayUserInfoId = 0x20,
+  kRelayCertificate = 0x21,
+  kSign1Relay = 0x22,  // SIGN1-relay, seed step 2
+  kSign2Relay = 0x23,  // SIGN2-relay, seed step 6
+};
+
+// Who sent a DIRECT COMMUNICATION REJECT.
+enum class RejectedBy : std::uint8_t { kRelay = 0x01, kTarget = 0x02, kSource = 0x03 };
+
+}  // namespace u2u::wire

@@ -1,0 +1,386 @@
+#include "wire/messages.hpp"
+
+#include <algorithm>
+#include <span>
+
+#include "wire/reader.hpp"
+
+namespace u2u::wire {
+
+namespace {
+
+// An IE as the schema expects it. Group 0 IEs are mandatory; group 1 is the relay's Authentication_Info,
+// present as a whole or not at all.
+struct IeSpec {
+  Iei iei;
+  std::uint16_t min_size;
+  std::uint16_t max_size;
+  std::uint8_t group;
+};
+
+constexpr auto kId = static_cast<std::uint16_t>(kUserInfoIdMaxSize);
+constexpr auto kIdMin = static_cast<std::uint16_t>(kUserInfoIdMinSize);
+constexpr auto kCert = static_cast<std::uint16_t>(kCertificateMaxSize);
+constexpr auto kNonce = static_cast<std::uint16_t>(kNonceSize);
+constexpr auto kSig = static_cast<std::uint16_t>(kSignatureSize);
+constexpr auto kDig = static_cast<std::uint16_t>(kDigestSize);
+constexpr auto kL2 = static_cast<std::uint16_t>(kLayer2IdSize);
+
+constexpr IeSpec kRequestSchema[] = {
+    {Iei::kSourceUserInfoId, kIdMin, kId, 0}, {Iei::kTargetUserInfoId, kIdMin, kId, 0},
+    {Iei::kTargetLayer2Id, kL2, kL2, 0},      {Iei::kNonce1, kNonce, kNonce, 0},
+    {Iei::kSourceCertificate, 1, kCert, 0},   {Iei::kSignSource, kSig, kSig, 0},
+    {Iei::kRelayUserInfoId, kIdMin, kId, 1},  {Iei::kRelayCertificate, 1, kCert, 1},
+    {Iei::kSign1Relay, kSig, kSig, 1},
+};
+constexpr IeSpec kAcceptSchema[] = {
+    {Iei::kTargetUserInfoId, kIdMin, kId, 0}, {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kNonce2, kNonce, kNonce, 0},        {Iei::kTargetCertificate, 1, kCert, 0},
+    {Iei::kSignTarget, kSig, kSig, 0},        {Iei::kRelayUserInfoId, kIdMin, kId, 1},
+    {Iei::kRelayCertificate, 1, kCert, 1},    {Iei::kSign2Relay, kSig, kSig, 1},
+};
+constexpr IeSpec kRejectSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kCause, 1, 1, 0},
+    {Iei::kRejectedBy, 1, 1, 0},
+};
+
+constexpr std::size_t kMaxSchemaSize = std::size(kRequestSchema);
+
+struct FoundIe {
+  ByteView value;
+  std::size_t offset = 0;  // of the IEI octet
+  std::size_t end = 0;     // one past the value
+  bool present = false;
+};
+
+Error decode_error(MessageType type, std::string reason) {
+  return make_error(Cause::kProtocolErrorUnspecified, "decode",
+                    std::string(message_name(type)) + ": " + std::move(reason));
+}
+
+std::string hex_iei(std::uint8_t iei) {
+  return "0x" + to_hex(ByteView(&iei, 1)) + " (" + std::string(iei_name(iei)) + ")";
+}
+
+// Parses the IEs after the message type octet against `schema`, filling `found` (indexed like the schema).
+Status parse_ies(MessageType type, ByteView message, std::span<const IeSpec> schema,
+                 std::array<FoundIe, kMaxSchemaSize>& found) {
+  Reader reader(message.subspan(1));
+  std::ptrdiff_t last_index = -1;
+  while (!reader.empty()) {
+    const std::size_t offset = 1 + reader.position();
+    const auto iei = reader.u8();
+    const auto length = reader.u16();
+    if (!iei || !length) return decode_error(type, "truncated IE header at offset " + std::to_string(offset));
+    const auto value = reader.bytes(*length);
+    if (!value) {
+      return decode_error(type, "IE " + hex_iei(*iei) + " at offset " + std::to_string(offset) + " declares " +
+                                    std::to_string(*length) + " octets, " + std::to_string(reader.remaining()) +
+                                    " remain");
+    }
+    const auto it = std::find_if(schema.begin(), schema.end(),
+                                 [&](const IeSpec& s) { return static_cast<std::uint8_t>(s.iei) == *iei; });
+    if (it == schema.end()) {
+      if ((*iei & kIeiComprehensionNotRequired) != 0) continue;  // unknown but may be ignored; still signed over
+      return decode_error(type, "unknown comprehension-required IE " + hex_iei(*iei));
+    }
+    const auto index = it - schema.begin();
+    if (found[index].present) return decode_error(type, "duplicate IE " + hex_iei(*iei));
+    if (index < last_index) return decode_error(type, "IE " + hex_iei(*iei) + " out of order");
+    if (*length < it->min_size || *length > it->max_size) {
+      return decode_error(type, "IE " + hex_iei(*iei) + " has length " + std::to_string(*length) + ", allowed " +
+                                    std::to_string(it->min_size) + ".." + std::to_string(it->max_size));
+    }
+    found[index] = FoundIe{*value, offset, 1 + reader.position(), true};
+    last_index = index;
+  }
+  bool any_relay = false;
+  bool all_relay = true;
+  bool has_relay_group = false;
+  for (std::size_t i = 0; i < schema.size(); ++i) {
+    if (schema[i].group == 0 && !found[i].present) {
+      return decode_error(type, "missing mandatory IE " + hex_iei(static_cast<std::uint8_t>(schema[i].iei)));
+    }
+    if (schema[i].group == 1) {
+      has_relay_group = true;
+      any_relay = any_relay || found[i].present;
+      all_relay = all_relay && found[i].present;
+    }
+  }
+  if (has_relay_group && any_relay && !all_relay) {
+    return decode_error(type, "incomplete relay Authentication_Info");
+  }
+  return {};
+}
+
+Result<std::string> user_info_id(MessageType type, const FoundIe& ie) {
+  for (std::uint8_t c : ie.value) {
+    if (c < 0x21 || c > 0x7E) {
+      return decode_error(type, "User Info ID holds a character outside printable ASCII");
+    }
+  }
+  return std::string(ie.value.begin(), ie.value.end());
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> fixed(const FoundIe& ie) {
+  std::array<std::uint8_t, N> out{};
+  std::copy(ie.value.begin(), ie.value.end(), out.begin());
+  return out;
+}
+
+Layer2Id layer2_id(const FoundIe& ie) {
+  return (Layer2Id{ie.value[0]} << 16) | (Layer2Id{ie.value[1]} << 8) | ie.value[2];
+}
+
+// Anything after the last signature would be covered by no signature.
+Status nothing_after(MessageType type, const FoundIe& last_signature, std::size_t message_size) {
+  if (last_signature.end != message_size) {
+    return decode_error(type, std::to_string(message_size - last_signature.end) + " octets after the final signature");
+  }
+  return {};
+}
+
+Result<std::optional<RelayAuthInfo>> relay_info(MessageType type, const FoundIe& id, const FoundIe& cert,
+                                                const FoundIe& sig) {
+  if (!id.present) return std::optional<RelayAuthInfo>{};
+  auto relay_id = user_info_id(type, id);
+  if (!relay_id) return relay_id.error();
+  return std::optional<RelayAuthInfo>{RelayAuthInfo{
+      std::move(relay_id).value(), Bytes(cert.value.begin(), cert.value.end()), fixed<kSignatureSize>(sig)}};
+}
+
+Status decode_request(Message& m) {
+  constexpr auto type = MessageType::kDirectCommunicationRequest;
+  std::array<FoundIe, kMaxSchemaSize> f{};
+  if (auto s = parse_ies(type, m.bytes, kRequestSchema, f); !s) return s;
+  DirectCommunicationRequest r;
+  auto source_id = user_info_id(type, f[0]);
+  if (!source_id) return source_id.error();
+  auto target_id = user_info_id(type, f[1]);
+  if (!target_id) return target_id.error();
+  r.source_user_info_id = std::move(source_id).value();
+  r.target_user_info_id = std::move(target_id).value();
+  r.target_layer2_id = layer2_id(f[2]);
+  r.nonce_1 = fixed<kNonceSize>(f[3]);
+  r.source_certificate.assign(f[4].value.begin(), f[4].value.end());
+  r.sign_source = fixed<kSignatureSize>(f[5]);
+  auto relay = relay_info(type, f[6], f[7], f[8]);
+  if (!relay) return relay.error();
+  r.relay = std::move(relay).value();
+  if (auto s = nothing_after(type, r.relay ? f[8] : f[5], m.bytes.size()); !s) return s;
+  m.first_signature_offset = f[5].offset;
+  m.first_signature_end = f[5].end;
+  m.relay_signature_offset = r.relay ? f[8].offset : 0;
+  m.body = std::move(r);
+  return {};
+}
+
+Status decode_accept(Message& m) {
+  constexpr auto type = MessageType::kDirectCommunicationAccept;
+  std::array<FoundIe, kMaxSchemaSize> f{};
+  if (auto s = parse_ies(type, m.bytes, kAcceptSchema, f); !s) return s;
+  DirectCommunicationAccept a;
+  auto target_id = user_info_id(type, f[0]);
+  if (!target_id) return target_id.error();
+  a.target_user_info_id = std::move(target_id).value();
+  a.request_digest = fixed<kDigestSize>(f[1]);
+  a.nonce_2 = fixed<kNonceSize>(f[2]);
+  a.target_certificate.assign(f[3].value.begin(), f[3].value.end());
+  a.sign_target = fixed<kSignatureSize>(f[4]);
+  auto relay = relay_info(type, f[5], f[6], f[7]);
+  if (!relay) return relay.error();
+  a.relay = std::move(relay).value();
+  if (auto s = nothing_after(type, a.relay ? f[7] : f[4], m.bytes.size()); !s) return s;
+  m.first_signature_offset = f[4].offset;
+  m.first_signature_end = f[4].end;
+  m.relay_signature_offset = a.relay ? f[7].offset : 0;
+  m.body = std::move(a);
+  return {};
+}
+
+Status decode_reject(Message& m) {
+  constexpr auto type = MessageType::kDirectCommunicationReject;
+  std::array<FoundIe, kMaxSchemaSize> f{};
+  if (auto s = parse_ies(type, m.bytes, kRejectSchema, f); !s) return s;
+  DirectCommunicationReject r;
+  r.request_digest = fixed<kDigestSize>(f[0]);
+  r.cause = cause_from_wire(f[1].value[0]);
+  const std::uint8_t by = f[2].value[0];
+  if (by < static_cast<std::uint8_t>(RejectedBy::kRelay) || by > static_cast<std::uint8_t>(RejectedBy::kSource)) {
+    return decode_error(type, "unknown Rejected-by value " + std::to_string(by));
+  }
+  r.rejected_by = static_cast<RejectedBy>(by);
+  m.body = r;
+  return {};
+}
+
+void put_ie(Writer& w, Iei iei, ByteView value) {
+  w.u8(static_cast<std::uint8_t>(iei));
+  w.u16(static_cast<std::uint16_t>(value.size()));
+  w.bytes(value);
+}
+
+void put_ie(Bytes& out, Iei iei, ByteView value) {
+  Writer w;
+  put_ie(w, iei, value);
+  append(out, w.data());
+}
+
+std::array<std::uint8_t, 3> l2_octets(Layer2Id id) {
+  return {static_cast<std::uint8_t>(id >> 16), static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
+}
+
+}  // namespace
+
+MessageType Message::type() const { return static_cast<MessageType>(bytes.at(0)); }
+
+std::string_view message_name(MessageType type) {
+  switch (type) {
+    case MessageType::kDirectCommunicationRequest: return "DIRECT COMMUNICATION REQUEST";
+    case MessageType::kDirectCommunicationAccept: return "DIRECT COMMUNICATION ACCEPT";
+    case MessageType::kDirectCommunicationReject: return "DIRECT COMMUNICATION REJECT";
+  }
+  return "unknown message";
+}
+
+std::string_view iei_name(std::uint8_t iei) {
+  switch (static_cast<Iei>(iei)) {
+    case Iei::kSourceUserInfoId: return "Source User Info ID";
+    case Iei::kTargetUserInfoId: return "Target User Info ID";
+    case Iei::kTargetLayer2Id: return "Target Layer-2 ID";
+    case Iei::kNonce1: return "Nonce_1";
+    case Iei::kSourceCertificate: return "Source UE certificate";
+    case Iei::kSignSource: return "SIGN-Source UE";
+    case Iei::kRequestDigest: return "Request digest";
+    case Iei::kNonce2: return "Nonce_2";
+    case Iei::kTargetCertificate: return "Target UE certificate";
+    case Iei::kSignTarget: return "SIGN-Target UE";
+    case Iei::kCause: return "PC5 signalling protocol cause";
+    case Iei::kRejectedBy: return "Rejected by";
+    case Iei::kRelayUserInfoId: return "Relay User Info ID";
+    case Iei::kRelayCertificate: return "Relay UE certificate";
+    case Iei::kSign1Relay: return "SIGN1-relay";
+    case Iei::kSign2Relay: return "SIGN2-relay";
+  }
+  return "unknown";
+}
+
+Result<Message> decode_message(ByteView bytes) {
+  if (bytes.empty()) return make_error(Cause::kProtocolErrorUnspecified, "decode", "empty message");
+  if (bytes.size() > kMaxDatagramSize) {
+    return make_error(
+        Cause::kProtocolErrorUnspecified, "decode",
+        "message of " + std::to_string(bytes.size()) + " octets exceeds " + std::to_string(kMaxDatagramSize));
+  }
+  Message m;
+  m.bytes.assign(bytes.begin(), bytes.end());
+  Status status;
+  switch (static_cast<MessageType>(bytes[0])) {
+    case MessageType::kDirectCommunicationRequest: status = decode_request(m); break;
+    case MessageType::kDirectCommunicationAccept: status = decode_accept(m); break;
+    case MessageType::kDirectCommunicationReject: status = decode_reject(m); break;
+    default:
+      return make_error(Cause::kProtocolErrorUnspecified, "decode", "unknown message type 0x" + to_hex(bytes.first(1)));
+  }
+  if (!status) return status.error();
+  return m;
+}
+
+Result<Datagram> decode_datagram(ByteView datagram) {
+  if (datagram.size() > kMaxDatagramSize) {
+    return make_error(
+        Cause::kProtocolErrorUnspecified, "decode",
+        "datagram of " + std::to_string(datagram.size()) + " octets exceeds " + std::to_string(kMaxDatagramSize));
+  }
+  Reader reader(datagram);
+  const auto version = reader.u8();
+  const auto source = reader.u24();
+  const auto destination = reader.u24();
+  if (!version || !source || !destination) {
+    return make_error(Cause::kProtocolErrorUnspecified, "decode", "datagram shorter than its header");
+  }
+  if (*version != kProtocolVersion) {
+    return make_error(Cause::kProtocolErrorUnspecified, "decode",
+                      "unsupported protocol version " + std::to_string(*version));
+  }
+  auto message = decode_message(datagram.subspan(kHeaderSize));
+  if (!message) return message.error();
+  return Datagram{*source, *destination, std::move(message).value()};
+}
+
+Bytes encode_request_unsigned(const DirectCommunicationRequest& r) {
+  Writer w;
+  w.u8(static_cast<std::uint8_t>(MessageType::kDirectCommunicationRequest));
+  put_ie(w, Iei::kSourceUserInfoId, as_bytes(r.source_user_info_id));
+  put_ie(w, Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id));
+  put_ie(w, Iei::kTargetLayer2Id, l2_octets(r.target_layer2_id));
+  put_ie(w, Iei::kNonce1, r.nonce_1);
+  put_ie(w, Iei::kSourceCertificate, r.source_certificate);
+  return w.take();
+}
+
+Bytes encode_accept_unsigned(const DirectCommunicationAccept& a) {
+  Writer w;
+  w.u8(static_cast<std::uint8_t>(MessageType::kDirectCommunicationAccept));
+  put_ie(w, Iei::kTargetUserInfoId, as_bytes(a.target_user_info_id));
+  put_ie(w, Iei::kRequestDigest, a.request_digest);
+  put_ie(w, Iei::kNonce2, a.nonce_2);
+  put_ie(w, Iei::kTargetCertificate, a.target_certificate);
+  return w.take();
+}
+
+void append_signature(Bytes& message, Iei iei, const Signature& signature) { put_ie(message, iei, signature); }
+
+void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteView certificate) {
+  put_ie(message, Iei::kRelayUserInfoId, as_bytes(user_info_id));
+  put_ie(message, Iei::kRelayCertificate, certificate);
+}
+
+Bytes encode_reject(const DirectCommunicationReject& r) {
+  Writer w;
+  w.u8(static_cast<std::uint8_t>(MessageType::kDirectCommunicationReject));
+  put_ie(w, Iei::kRequestDigest, r.request_digest);
+  const auto cause = static_cast<std::uint8_t>(r.cause);
+  put_ie(w, Iei::kCause, ByteView(&cause, 1));
+  const auto by = static_cast<std::uint8_t>(r.rejected_by);
+  put_ie(w, Iei::kRejectedBy, ByteView(&by, 1));
+  return w.take();
+}
+
+Bytes encode(const Body& body) {
+  struct Visitor {
+    Bytes operator()(const DirectCommunicationRequest& r) const {
+      Bytes m = encode_request_unsigned(r);
+      append_signature(m, Iei::kSignSource, r.sign_source);
+      if (r.relay) {
+        append_relay_identity(m, r.relay->user_info_id, r.relay->certificate);
+        append_signature(m, Iei::kSign1Relay, r.relay->signature);
+      }
+      return m;
+    }
+    Bytes operator()(const DirectCommunicationAccept& a) const {
+      Bytes m = encode_accept_unsigned(a);
+      append_signature(m, Iei::kSignTarget, a.sign_target);
+      if (a.relay) {
+        append_relay_identity(m, a.relay->user_info_id, a.relay->certificate);
+        append_signature(m, Iei::kSign2Relay, a.relay->signature);
+      }
+      return m;
+    }
+    Bytes operator()(const DirectCommunicationReject& r) const { return encode_reject(r); }
+  };
+  return std::visit(Visitor{}, body);
+}
+
+Bytes encode_datagram(Layer2Id source, Layer2Id destination, ByteView message) {
+  Writer w;
+  w.u8(kProtocolVersion);
+  w.u24(source & kLayer2IdMax);
+  w.u24(destination & kLayer2IdMax);
+  w.bytes(message);
+  return w.take();
+}
+
+}  // namespace u2u::wire

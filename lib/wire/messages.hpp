@@ -1,0 +1,105 @@
+#pragma once
+// The PC5 signalling messages of the procedure (seed steps 1, 3, 5, 7 and the reject), their encoding
+// and their bounds-checked decoding. docs/protocol.md section 3 gives every byte.
+#include <array>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "common/bytes.hpp"
+#include "common/error.hpp"
+#include "wire/constants.hpp"
+
+namespace u2u::wire {
+
+using Layer2Id = std::uint32_t;
+using Nonce = std::array<std::uint8_t, kNonceSize>;
+using Digest = std::array<std::uint8_t, kDigestSize>;
+using Signature = std::array<std::uint8_t, kSignatureSize>;
+
+// Authentication_Info of the relay UE (seed steps 3 and 7): User Info ID, certificate (carrying the
+// public key) and SIGN1-relay or SIGN2-relay.
+struct RelayAuthInfo {
+  std::string user_info_id;
+  Bytes certificate;
+  Signature signature{};
+  bool operator==(const RelayAuthInfo&) const = default;
+};
+
+// Seed step 1 (as sent by the source) and step 3 (with the relay's Authentication_Info appended).
+struct DirectCommunicationRequest {
+  std::string source_user_info_id;
+  std::string target_user_info_id;
+  Layer2Id target_layer2_id = 0;
+  Nonce nonce_1{};
+  Bytes source_certificate;
+  Signature sign_source{};
+  std::optional<RelayAuthInfo> relay;
+  bool operator==(const DirectCommunicationRequest&) const = default;
+};
+
+// Seed step 5 (as sent by the target) and step 7 (with the relay's Authentication_Info appended).
+struct DirectCommunicationAccept {
+  std::string target_user_info_id;
+  Digest request_digest{};
+  Nonce nonce_2{};
+  Bytes target_certificate;
+  Signature sign_target{};
+  std::optional<RelayAuthInfo> relay;
+  bool operator==(const DirectCommunicationAccept&) const = default;
+};
+
+struct DirectCommunicationReject {
+  Digest request_digest{};
+  Cause cause = Cause::kProtocolErrorUnspecified;
+  RejectedBy rejected_by = RejectedBy::kRelay;
+  bool operator==(const DirectCommunicationReject&) const = default;
+};
+
+using Body = std::variant<DirectCommunicationRequest, DirectCommunicationAccept, DirectCommunicationReject>;
+
+// A decoded message together with its exact bytes, so that signatures are checked over what was received.
+struct Message {
+  Bytes bytes;  // message type octet and IEs, as received
+  Body body;
+  // Offsets into `bytes`: where the first signature IE starts and ends (SIGN-Source UE or SIGN-Target UE)
+  // and where the relay's signature IE starts (0 when the relay's Authentication_Info is absent).
+  std::size_t first_signature_offset = 0;
+  std::size_t first_signature_end = 0;
+  std::size_t relay_signature_offset = 0;
+
+  MessageType type() const;
+  // The bytes a signature covers: everything in the message before its IE.
+  ByteView covered_by_first_signature() const { return ByteView(bytes).first(first_signature_offset); }
+  ByteView covered_by_relay_signature() const { return ByteView(bytes).first(relay_signature_offset); }
+  // The message as its originator (source or target) sent it, before the relay appended anything.
+  ByteView originator_part() const { return ByteView(bytes).first(first_signature_end); }
+};
+
+struct Datagram {
+  Layer2Id source = 0;
+  Layer2Id destination = 0;
+  Message message;
+};
+
+std::string_view message_name(MessageType type);
+std::string_view iei_name(std::uint8_t iei);
+
+// Decoding. Rejects truncation, trailing bytes, unknown comprehension-required IEs, duplicate or reordered
+// IEs, out-of-range lengths, bad values and oversize input. Errors carry cause #111.
+Result<Message> decode_message(ByteView bytes);
+Result<Datagram> decode_datagram(ByteView datagram);
+
+// Encoding, in the order the procedure builds a message: the originator's IEs, then its signature, then
+// (at the relay) the relay's User Info ID and certificate, then the relay's signature.
+Bytes encode_request_unsigned(const DirectCommunicationRequest& request);
+Bytes encode_accept_unsigned(const DirectCommunicationAccept& accept);
+void append_signature(Bytes& message, Iei iei, const Signature& signature);
+void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteView certificate);
+Bytes encode_reject(const DirectCommunicationReject& reject);
+// Whole messages (all parts present in the struct), for tests and tools.
+Bytes encode(const Body& body);
+
+Bytes encode_datagram(Layer2Id source, Layer2Id destination, ByteView message);
+
+}  // namespace u2u::wire

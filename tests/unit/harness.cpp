@@ -1,0 +1,84 @@
+#include "unit/harness.hpp"
+
+#include <deque>
+#include <stdexcept>
+
+namespace u2u::test {
+
+void InMemoryNetwork::deliver(const Endpoint& from, const std::string& role, protocol::Output out, const Now& now) {
+  struct Item {
+    Endpoint from;
+    std::string role;
+    protocol::Output out;
+  };
+  std::deque<Item> queue;
+  queue.push_back({from, role, std::move(out)});
+  int budget = 1000;
+  while (!queue.empty() && budget-- > 0) {
+    Item item = std::move(queue.front());
+    queue.pop_front();
+    for (auto& e : item.out.events) log.push_back({item.role, std::move(e)});
+    for (auto& send : item.out.send) {
+      InFlight flight{item.from, send.to, std::move(send.datagram)};
+      if (on_flight && !on_flight(flight)) continue;
+      auto it = nodes_.find(flight.to);
+      if (it == nodes_.end()) continue;
+      wire_log.push_back(flight);
+      queue.push_back({flight.to, it->second.first, it->second.second->on_datagram(flight.from, flight.datagram, now)});
+    }
+  }
+  if (budget <= 0) throw std::runtime_error("datagram storm in the in-memory network");
+}
+
+std::vector<protocol::Event> InMemoryNetwork::events(std::string_view role, std::string_view name) const {
+  std::vector<protocol::Event> out;
+  for (const auto& l : log) {
+    if (l.role == role && l.event.name == name) out.push_back(l.event);
+  }
+  return out;
+}
+
+protocol::SourceConfig source_config(protocol::LocalParty self) {
+  return protocol::SourceConfig{.self = std::move(self),
+                                .relay_user_info_id = "relay-ue",
+                                .relay_layer2_id = kRelayL2,
+                                .relay_endpoint = kRelayEndpoint,
+                                .target_user_info_id = "target-ue",
+                                .target_layer2_id = kTargetL2};
+}
+
+protocol::RelayConfig relay_config(protocol::LocalParty self) {
+  return protocol::RelayConfig{.self = std::move(self), .targets = {{"target-ue", kTargetL2, kTargetEndpoint}}};
+}
+
+protocol::TargetConfig target_config(protocol::LocalParty self) {
+  return protocol::TargetConfig{.self = std::move(self)};
+}
+
+Testbed::Testbed(const TestPki& pki)
+    : Testbed(pki.party("source-ue", crypto::Role::kUe, kSourceL2),
+              pki.party("relay-ue", crypto::Role::kRelay, kRelayL2),
+              pki.party("target-ue", crypto::Role::kUe, kTargetL2)) {}
+
+Testbed::Testbed(protocol::LocalParty s, protocol::LocalParty r, protocol::LocalParty t)
+    : source(source_config(std::move(s))), relay(relay_config(std::move(r))), target(target_config(std::move(t))) {
+  net.attach(kSourceEndpoint, "source-ue", source);
+  net.attach(kRelayEndpoint, "relay-ue", relay);
+  net.attach(kTargetEndpoint, "target-ue", target);
+}
+
+void Testbed::run(const Now& now) { net.deliver(kSourceEndpoint, "source-ue", source.start(now), now); }
+
+std::string str(const protocol::Event& e, std::string_view key) {
+  const auto* v = e.find(key);
+  if (v == nullptr || !std::holds_alternative<std::string>(*v)) return "<missing " + std::string(key) + ">";
+  return std::get<std::string>(*v);
+}
+
+std::int64_t num(const protocol::Event& e, std::string_view key) {
+  const auto* v = e.find(key);
+  if (v == nullptr || !std::holds_alternative<std::int64_t>(*v)) return -1;
+  return std::get<std::int64_t>(*v);
+}
+
+}  // namespace u2u::test

@@ -1,0 +1,72 @@
+#pragma once
+// Runs the three state machines against each other in memory: datagrams go from one node's Output to the node
+// at the addressed endpoint until nothing is left to deliver. A hook may rewrite or drop datagrams in flight.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocol/node.hpp"
+#include "protocol/relay.hpp"
+#include "protocol/source.hpp"
+#include "protocol/target.hpp"
+#include "unit/pki.hpp"
+
+namespace u2u::test {
+
+inline const Endpoint kSourceEndpoint = *Endpoint::parse("10.0.0.1", 4001);
+inline const Endpoint kRelayEndpoint = *Endpoint::parse("10.0.0.2", 4002);
+inline const Endpoint kTargetEndpoint = *Endpoint::parse("10.0.0.3", 4003);
+inline constexpr wire::Layer2Id kSourceL2 = 0x000101;
+inline constexpr wire::Layer2Id kRelayL2 = 0x000202;
+inline constexpr wire::Layer2Id kTargetL2 = 0x000303;
+
+struct LoggedEvent {
+  std::string role;
+  protocol::Event event;
+};
+
+struct InFlight {
+  Endpoint from;
+  Endpoint to;
+  Bytes datagram;
+};
+
+class InMemoryNetwork {
+ public:
+  void attach(const Endpoint& at, std::string role, protocol::Node& node) { nodes_[at] = {std::move(role), &node}; }
+  // Return false to drop the datagram; it may be modified in place.
+  std::function<bool(InFlight&)> on_flight;
+
+  void deliver(const Endpoint& from, const std::string& role, protocol::Output out, const Now& now);
+  std::vector<LoggedEvent> log;
+  std::vector<InFlight> wire_log;  // every datagram that was delivered
+
+  std::vector<protocol::Event> events(std::string_view role, std::string_view name) const;
+  bool has(std::string_view role, std::string_view name) const { return !events(role, name).empty(); }
+
+ private:
+  std::map<Endpoint, std::pair<std::string, protocol::Node*>> nodes_;
+};
+
+// The canonical three parties from one PKI, wired together.
+struct Testbed {
+  explicit Testbed(const TestPki& pki);
+  Testbed(protocol::LocalParty source, protocol::LocalParty relay, protocol::LocalParty target);
+
+  protocol::SourceUe source;
+  protocol::RelayUe relay;
+  protocol::TargetUe target;
+  InMemoryNetwork net;
+
+  void run(const Now& now = test_now());  // source.start() and deliver everything
+};
+
+protocol::SourceConfig source_config(protocol::LocalParty self);
+protocol::RelayConfig relay_config(protocol::LocalParty self);
+protocol::TargetConfig target_config(protocol::LocalParty self);
+
+std::string str(const protocol::Event& e, std::string_view key);
+std::int64_t num(const protocol::Event& e, std::string_view key);
+
+}  // namespace u2u::test

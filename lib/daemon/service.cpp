@@ -48,13 +48,13 @@ Status Service::bind(protocol::Node& node, const Endpoint& listen) {
 void Service::started(const std::vector<std::string>& warnings, protocol::Event details) {
   for (const auto& w : warnings)
     log_->emit(protocol::event(protocol::Level::kWarn, "credential_warning").with("reason", w));
-  details.name = "started";
-  details.level = protocol::Level::kInfo;
-  details.with("user_info_id", common_.user_info_id)
-      .with("layer2_id", static_cast<std::int64_t>(common_.layer2_id))
-      .with("listen", runner_->local_endpoint().to_string())
-      .with("config", common_.file);
-  log_->emit(details);
+  protocol::Event e = protocol::event(protocol::Level::kInfo, "started")
+                          .with("user_info_id", common_.user_info_id)
+                          .with("layer2_id", static_cast<std::int64_t>(common_.layer2_id))
+                          .with("listen", runner_->local_endpoint().to_string())
+                          .with("config", common_.file);
+  for (auto& f : details.fields) e.fields.push_back(std::move(f));
+  log_->emit(e);
 }
 
 void Service::stop(int exit_code) {

@@ -23,6 +23,34 @@ int config_error(const FlagSpec& spec, const Error& error);
 // --check-config success: prints the file, OK, and each warning; exit code 0.
 int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<std::string>& warnings);
 
+// A daemon's configuration, loaded and cross-checked: flags, the file, its own credentials, its socket address.
+template <class File>
+struct Prepared {
+  Options options;
+  File file;
+  protocol::LocalParty self;
+  Endpoint listen;
+  std::vector<std::string> warnings;
+};
+
+// Flags, config file and credentials for `role`; the exit code instead when the program should stop here.
+template <class File>
+std::variant<Prepared<File>, int> prepare(const FlagSpec& spec, int argc, char** argv,
+                                          Result<File> (*load)(const std::string&), crypto::Role role) {
+  auto parsed = command_line(spec, argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  auto options = std::get<Options>(std::move(parsed));
+  auto file = load(options.config);
+  if (!file) return config_error(spec, file.error());
+  std::vector<std::string> warnings;
+  auto self = config::load_party(file->common, role, Now::read().wall, warnings);
+  if (!self) return config_error(spec, self.error());
+  auto listen = config::resolve(file->common.listen, file->common.file, "listen");
+  if (!listen) return config_error(spec, listen.error());
+  return Prepared<File>{std::move(options), std::move(file).value(), std::move(self).value(), *listen,
+                        std::move(warnings)};
+}
+
 class Service {
  public:
   Service(const FlagSpec& spec, const Options& options, const config::Common& common);

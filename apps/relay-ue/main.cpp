@@ -1,0 +1,39 @@
+// relay-ue: the UE-to-UE relay daemon (seed steps 2, 3, 6 and 7).
+#include "daemon/service.hpp"
+
+namespace {
+
+using namespace u2u;
+
+const daemon::FlagSpec kSpec{
+    "relay-ue",
+    "UE-to-UE relay: verifies, countersigns and forwards the Direct Communication Request and Accept\n"
+    "between source and target UEs (3GPP TR 33.740 Key Issue #2, steps 2, 3, 6 and 7).",
+    false};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto prepared = daemon::prepare(kSpec, argc, argv, &config::load_relay, crypto::Role::kRelay);
+  if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
+  auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
+  std::vector<protocol::RelayTarget> targets;
+  for (std::size_t i = 0; i < file.targets.size(); ++i) {
+    const auto& t = file.targets[i];
+    auto endpoint = config::resolve(t.endpoint, file.common.file, "targets[" + std::to_string(i) + "]");
+    if (!endpoint) return daemon::config_error(kSpec, endpoint.error());
+    targets.push_back({t.user_info_id, t.layer2_id, *endpoint});
+  }
+  if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
+
+  protocol::RelayUe relay(protocol::RelayConfig{.self = std::move(self),
+                                                .targets = std::move(targets),
+                                                .max_pending = file.max_pending,
+                                                .pending_timeout = file.pending_timeout});
+  daemon::Service service(kSpec, options, file.common);
+  if (auto s = service.bind(relay, listen); !s) return daemon::config_error(kSpec, s.error());
+  service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
+                                .with("targets", static_cast<std::int64_t>(file.targets.size()))
+                                .with("max_pending", static_cast<std::int64_t>(file.max_pending)));
+  return service.run();
+}

@@ -1,0 +1,208 @@
+#include "integration/process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace u2u::test {
+
+std::string bin(const std::string& program) { return std::string(U2U_BIN_DIR) + "/" + program; }
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+Process::Process(std::vector<std::string> argv, std::string log_path) : log_path_(std::move(log_path)) {
+  const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  pid_ = spawn(argv, fd);
+  ::close(fd);
+}
+
+Process::~Process() {
+  if (status_ || pid_ < 0) return;
+  signal(SIGTERM);
+  if (!wait(2s)) {
+    signal(SIGKILL);
+    wait(2s);
+  }
+}
+
+void Process::signal(int sig) const {
+  if (!status_ && pid_ > 0) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      status_ = decode_status(status);
+      return status_;
+    }
+    std::this_thread::sleep_for(10ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return std::nullopt;
+}
+
+int run(const std::vector<std::string>& argv, std::string* output) {
+  char name[] = "/tmp/u2u-run-XXXXXX";
+  const int fd = ::mkstemp(name);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  const pid_t pid = spawn(argv, fd);
+  ::close(fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (output != nullptr) *output = read_file(name);
+  ::unlink(name);
+  return decode_status(status);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<Json> events(const std::string& log_path) {
+  std::vector<Json> out;
+  std::istringstream lines(read_file(log_path));
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = Json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<Json> events(const std::string& log_path, const std::string& name) {
+  std::vector<Json> out;
+  for (auto& e : events(log_path)) {
+    if (e.value("event", "") == name) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<Json> wait_for(const std::string& log_path, const std::function<bool(const Json&)>& match,
+                             std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    for (const auto& e : events(log_path)) {
+      if (match(e)) return e;
+    }
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return std::nullopt;
+}
+
+std::optional<Json> wait_for_event(const std::string& log_path, const std::string& name,
+                                   std::chrono::milliseconds timeout) {
+  return wait_for(
+      log_path, [&](const Json& e) { return e.value("event", "") == name; }, timeout);
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "u2u-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("U2U_KEEP_TEST_DIRS") != nullptr) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+int free_base_port() {
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  std::uniform_int_distribution<int> dist(20000, 59000);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = dist(rng);
+    bool free = true;
+    for (int i = 0; i < 3 && free; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<std::uint16_t>(base + i));
+      free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(fd);
+    }
+    if (free) return base;
+  }
+  throw std::runtime_error("no free UDP ports");
+}
+
+LoopbackTestbed::LoopbackTestbed() : base_port_(free_base_port()) {
+  std::string out;
+  const int rc = run({bin("u2u-provision"), "testbed", "--out", dir(), "--base-port", std::to_string(base_port_),
+                      "--log-format", "json"},
+                     &out);
+  if (rc != 0) throw std::runtime_error("u2u-provision testbed failed: " + out);
+}
+
+void LoopbackTestbed::start_relay() {
+  relay.emplace(std::vector<std::string>{bin("relay-ue"), "--config", config("relay-ue")}, log("relay-ue"));
+  if (!wait_for_event(log("relay-ue"), "started"))
+    throw std::runtime_error("relay-ue did not start:\n" + read_file(log("relay-ue")));
+}
+
+void LoopbackTestbed::start_target() {
+  target.emplace(std::vector<std::string>{bin("target-ue"), "--config", config("target-ue")}, log("target-ue"));
+  if (!wait_for_event(log("target-ue"), "started"))
+    throw std::runtime_error("target-ue did not start:\n" + read_file(log("target-ue")));
+}
+
+int LoopbackTestbed::run_source_once(std::chrono::milliseconds timeout) {
+  Process source({bin("source-ue"), "--config", config("source-ue"), "--once"}, log("source-ue"));
+  const auto rc = source.wait(timeout);
+  return rc.value_or(-1000);
+}
+
+void LoopbackTestbed::reissue(const std::string& role_dir, const std::string& ca_dir, const std::string& role,
+                              const std::string& user_info_id, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{
+      bin("u2u-provision"),   "issue",  "--ca", ca_dir, "--role", role, "--user-info-id", user_info_id, "--out",
+      dir() + "/" + role_dir, "--force"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::string out;
+  if (run(argv, &out) != 0) throw std::runtime_error("u2u-provision issue failed: " + out);
+}
+
+}  // namespace u2u::test

@@ -1,0 +1,92 @@
+#pragma once
+// Child processes and their JSON logs, for integration tests of the real daemons.
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace u2u::test {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string bin(const std::string& program);  // path of a built program
+
+class Process {
+ public:
+  // Starts argv[0] with stdout and stderr appended to `log_path`.
+  Process(std::vector<std::string> argv, std::string log_path);
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process();  // SIGTERM, then SIGKILL after 2 s
+
+  void signal(int sig) const;
+  // The exit code, or nullopt when it did not exit within `timeout` (-signal when killed by a signal).
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string log_path_;
+};
+
+// Runs to completion; returns the exit code and fills `output` with stdout+stderr.
+int run(const std::vector<std::string>& argv, std::string* output = nullptr);
+
+std::string read_file(const std::string& path);
+// Every line of the file that parses as a JSON object.
+std::vector<Json> events(const std::string& log_path);
+std::vector<Json> events(const std::string& log_path, const std::string& name);
+// Polls the log until an event matches or `timeout` passes.
+std::optional<Json> wait_for(const std::string& log_path, const std::function<bool(const Json&)>& match,
+                             std::chrono::milliseconds timeout = 10s);
+std::optional<Json> wait_for_event(const std::string& log_path, const std::string& name,
+                                   std::chrono::milliseconds timeout = 10s);
+
+// A fresh directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A base port N with N, N+1 and N+2 free for UDP on 127.0.0.1.
+int free_base_port();
+
+// A provisioned loopback testbed (u2u-provision testbed --log-format json) and its daemons.
+class LoopbackTestbed {
+ public:
+  LoopbackTestbed();
+  std::string dir() const { return tmp_.path(); }
+  std::string config(const std::string& role) const { return dir() + "/" + role + ".yaml"; }
+  std::string log(const std::string& role) const { return dir() + "/" + role + ".log"; }
+  int base_port() const { return base_port_; }
+
+  // Starts relay-ue / target-ue and waits for their "started" event.
+  void start_relay();
+  void start_target();
+  // source-ue --once; returns its exit code.
+  int run_source_once(std::chrono::milliseconds timeout = 20s);
+  // Replaces a party's credential: `u2u-provision issue` with the given CA dir and role.
+  void reissue(const std::string& role_dir, const std::string& ca_dir, const std::string& role,
+               const std::string& user_info_id, const std::vector<std::string>& extra = {});
+
+  std::optional<Process> relay;
+  std::optional<Process> target;
+
+ private:
+  TempDir tmp_;
+  int base_port_;
+};
+
+}  // namespace u2u::test

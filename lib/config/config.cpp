@@ -283,6 +283,11 @@ Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, Wall
   if (!trust) return fail("ca", c.credentials.ca + ": " + trust.error().reason);
   auto cert = crypto::Certificate::from_pem(*cert_pem);
   if (!cert) return fail("certificate", c.credentials.certificate + ": " + cert.error().reason);
+  if (cert->der().size() > wire::kCertificateMaxSize) {
+    return fail("certificate", c.credentials.certificate + " takes " + std::to_string(cert->der().size()) +
+                                   " octets in DER, over the protocol's " +
+                                   std::to_string(wire::kCertificateMaxSize));
+  }
   auto key = crypto::PrivateKey::from_pem(*key_pem);
   crypto::secure_wipe(key_pem.value());
   if (!key) return fail("private_key", c.credentials.private_key + ": " + key.error().reason);

@@ -4,6 +4,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "crypto/constants.hpp"
@@ -73,21 +74,17 @@ Result<PublicKey> PublicKey::from_uncompressed_point(ByteView point) {
 }
 
 Result<PublicKey> PublicKey::from_spki_der(ByteView der) {
-  const unsigned char* p = der.data();
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
-  if (key == nullptr) return openssl_error(Cause::kProtocolErrorUnspecified, "public_key", "not a DER public key");
-  auto shared = share(key);
-  if (p != der.data() + der.size()) {
-    return make_error(Cause::kProtocolErrorUnspecified, "public_key", "bytes after the DER public key");
+  // Exactly one encoding is DER for a P-256 key by named curve with an uncompressed point: this prefix and the
+  // 65-octet point. Anything else (explicit parameters, compressed points, BER lengths) is refused.
+  static constexpr std::uint8_t kPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                             0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                             0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+  if (der.size() != sizeof kPrefix + kUncompressedPointSize ||
+      !std::equal(std::begin(kPrefix), std::end(kPrefix), der.begin())) {
+    return make_error(Cause::kProtocolErrorUnspecified, "public_key",
+                      "not the DER SubjectPublicKeyInfo of an uncompressed P-256 key by named curve");
   }
-  if (!is_p256(key)) {
-    return make_error(Cause::kProtocolErrorUnspecified, "public_key", "not a P-256 key given by named curve");
-  }
-  detail::EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    return openssl_error(Cause::kProtocolErrorUnspecified, "public_key", "not a valid P-256 public key");
-  }
-  return PublicKey(std::move(shared));
+  return from_uncompressed_point(der.subspan(sizeof kPrefix));
 }
 
 Status PublicKey::verify(ByteView message, ByteView signature) const {

@@ -138,6 +138,12 @@ Status issue(const crypto::CertificateAuthority& ca, const crypto::IssueRequest&
   if (!key) return key.error();
   auto cert = ca.issue(request, key->public_key());
   if (!cert) return cert.error();
+  if (cert->der().size() > wire::kCertificateMaxSize) {
+    return make_error(Cause::kNone, "provision",
+                      "the certificate for \"" + request.user_info_id + "\" takes " +
+                          std::to_string(cert->der().size()) + " octets, over the protocol's " +
+                          std::to_string(wire::kCertificateMaxSize) + " (shorten the User Info ID or CA name)");
+  }
   return write_credential(out_dir, *cert, *key, force);
 }
 

@@ -73,7 +73,13 @@ void UdpRunner::receive() {
 }
 
 void UdpRunner::dispatch(protocol::Output out) {
+  // Events first: a step is logged before its datagram leaves, so the three logs merge in causal order.
+  for (const auto& e : out.events) {
+    log_.emit(e);
+    if (hook_) hook_(e);
+  }
   for (auto& send : out.send) {
+    if (!socket_.is_open()) break;
     auto datagram = std::make_shared<Bytes>(std::move(send.datagram));
     socket_.async_send_to(asio::buffer(*datagram), to_asio(send.to),
                           [this, datagram, to = send.to](boost::system::error_code ec, std::size_t) {
@@ -84,11 +90,7 @@ void UdpRunner::dispatch(protocol::Output out) {
                             }
                           });
   }
-  for (const auto& e : out.events) {
-    log_.emit(e);
-    if (hook_) hook_(e);
-  }
-  arm_timer();
+  if (socket_.is_open()) arm_timer();
 }
 
 void UdpRunner::arm_timer() {

@@ -28,7 +28,9 @@ inline constexpr std::size_t kSignatureSize = 64;
 // Bounds the project sets.
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
 inline constexpr std::size_t kUserInfoIdMaxSize = 64;  // the X.520 upper bound of a commonName
-inline constexpr std::size_t kCertificateMaxSize = 640;
+// A DER certificate as u2u-provision issues it is about 370 octets with short names and about 430 with a 64-octet
+// User Info ID; 480 leaves room for a longer CA name and keeps every message within one datagram (below).
+inline constexpr std::size_t kCertificateMaxSize = 480;
 
 // Message types, modelled on TS 24.554 Table 11.3.1.1 (ProSe PC5 signalling message type).
 enum class MessageType : std::uint8_t {
@@ -56,6 +58,18 @@ enum class Iei : std::uint8_t {
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2
   kSign2Relay = 0x23,  // SIGN2-relay, seed step 6
 };
+
+// The largest messages, every IE at its maximum: the relayed request (step 3) and the relayed accept (step 7).
+inline constexpr std::size_t kIdIe = kIeHeaderSize + kUserInfoIdMaxSize;
+inline constexpr std::size_t kCertIe = kIeHeaderSize + kCertificateMaxSize;
+inline constexpr std::size_t kSigIe = kIeHeaderSize + kSignatureSize;
+inline constexpr std::size_t kRelayAuthInfoMax = kIdIe + kCertIe + kSigIe;
+inline constexpr std::size_t kLargestRequest = kHeaderSize + 1 + 2 * kIdIe + (kIeHeaderSize + kLayer2IdSize) +
+                                               (kIeHeaderSize + kNonceSize) + kCertIe + kSigIe + kRelayAuthInfoMax;
+inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + (kIeHeaderSize + kDigestSize) +
+                                              (kIeHeaderSize + kNonceSize) + kCertIe + kSigIe + kRelayAuthInfoMax;
+static_assert(kLargestRequest <= kMaxDatagramSize, "a relayed request must fit one datagram");
+static_assert(kLargestAccept <= kMaxDatagramSize, "a relayed accept must fit one datagram");
 
 // Who sent a DIRECT COMMUNICATION REJECT.
 enum class RejectedBy : std::uint8_t { kRelay = 0x01, kTarget = 0x02, kSource = 0x03 };

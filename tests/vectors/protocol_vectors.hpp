@@ -1,0 +1,74 @@
+#pragma once
+// The protocol test vectors (tests/vectors/protocol-v1.json): fixed keys, certificates and nonces in; exact
+// datagrams, signing inputs, ECDH secret, KD, KD-sess and their IDs out. ECDSA signatures are randomized, so
+// the file records them: a replay substitutes the recorded signature for each signing input, which must be
+// byte-identical, and the parties verify every recorded signature for real.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/certificate.hpp"
+#include "protocol/key_schedule.hpp"
+#include "wire/messages.hpp"
+
+namespace u2u::vectors {
+
+using Json = nlohmann::ordered_json;
+
+struct PartyInputs {
+  std::string role;  // source-ue, relay-ue, target-ue
+  std::string user_info_id;
+  wire::Layer2Id layer2_id = 0;
+  std::string private_key_pem;
+  Bytes certificate_der;
+};
+
+struct Inputs {
+  WallTime time{};
+  std::string ca_certificate_pem;
+  std::vector<PartyInputs> parties;  // source, relay, target
+  wire::Nonce nonce_1{};
+  wire::Nonce nonce_2{};
+};
+
+struct SignatureRecord {
+  std::string signer;  // role
+  Bytes signed_input;
+  wire::Signature signature{};
+};
+
+struct Outputs {
+  std::vector<Bytes> datagrams;  // steps 1, 3, 5, 7 in order
+  std::vector<SignatureRecord> signatures;
+  wire::Digest request_digest{};
+  Bytes ecdh_secret;
+  Bytes kd_input, kd, kd_sess_input, kd_sess;
+  std::string kd_id, kd_sess_id, session;
+  Bytes reject_datagram;  // the relay's REJECT #6 of this request, had SIGN-Source UE failed
+  bool source_established = false;
+  bool target_established = false;
+  bool keys_equal = false;
+};
+
+// Makes the signer a role signs with: the real key (to record), or a replay of recorded signatures.
+using SignerFactory = std::function<std::shared_ptr<const crypto::Signer>(const std::string& role,
+                                                                          std::shared_ptr<const crypto::PrivateKey>)>;
+
+// Runs steps 1-8 through the three state machines in memory with these inputs.
+Outputs run(const Inputs& inputs, const SignerFactory& signer_for);
+
+Json to_json(const Inputs& inputs, const Outputs& outputs);
+Inputs inputs_from_json(const Json& j);
+Outputs outputs_from_json(const Json& j);
+
+// A signer that returns the recorded signature for an identical signing input, or an error.
+std::shared_ptr<const crypto::Signer> replaying_signer(std::vector<SignatureRecord> records, std::string role);
+// A signer that signs with `key` and appends each (input, signature) to `log`.
+std::shared_ptr<const crypto::Signer> recording_signer(std::shared_ptr<const crypto::PrivateKey> key, std::string role,
+                                                       std::shared_ptr<std::vector<SignatureRecord>> log);
+
+}  // namespace u2u::vectors

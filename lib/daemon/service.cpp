@@ -1,5 +1,7 @@
 #include "daemon/service.hpp"
 
+#include "daemon/systemd_notify.hpp"
+
 #include <csignal>
 #include <iostream>
 
@@ -55,9 +57,12 @@ void Service::started(const std::vector<std::string>& warnings, protocol::Event 
                           .with("config", common_.file);
   for (auto& f : details.fields) e.fields.push_back(std::move(f));
   log_->emit(e);
+  // Type=notify: ready once the socket is bound and the credentials are loaded.
+  notify_systemd("READY=1\nSTATUS=listening on " + runner_->local_endpoint().to_string());
 }
 
 void Service::stop(int exit_code) {
+  notify_systemd("STOPPING=1");
   exit_code_ = exit_code;
   if (runner_) runner_->stop();
   signals_.cancel();

@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
   protocol::RelayUe relay(protocol::RelayConfig{.self = std::move(self),
                                                 .targets = std::move(targets),
                                                 .max_pending = file.max_pending,
-                                                .pending_timeout = file.pending_timeout});
+                                                .pending_timeout = file.pending_timeout,
+                                                .replay_window = file.replay_window,
+                                                .replay_cache_size = file.replay_cache_size});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(relay, listen); !s) return daemon::config_error(kSpec, s.error());
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")

@@ -26,20 +26,23 @@ int main(int argc, char** argv) {
                                                    .relay_endpoint = *relay,
                                                    .target_user_info_id = file.target_user_info_id,
                                                    .target_layer2_id = file.target_layer2_id,
-                                                   .handshake_timeout = file.handshake_timeout});
+                                                   .handshake_timeout = file.handshake_timeout,
+                                                   .forward_secrecy = file.forward_secrecy});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(source, listen); !s) return daemon::config_error(kSpec, s.error());
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("relay", file.relay_user_info_id)
                                 .with("relay_address", relay->to_string())
                                 .with("target", file.target_user_info_id)
-                                .with("mode", options.once ? "once" : "daemon"));
+                                .with("mode", options.once ? "once" : "daemon")
+                                .with("forward_secrecy", file.forward_secrecy ? "on" : "off"));
 
   // With --once the first result decides the exit code; otherwise a failed attempt is retried.
   boost::asio::steady_timer retry(service.io());
   const bool once = options.once;
   const Millis retry_interval = file.retry_interval;
   service.runner().set_event_hook([&](const protocol::Event& e) {
+    service.record_keys(e, source.keys());
     if (e.name == "link_established" && once) service.stop(daemon::kExitOk);
     if (e.name != "link_failed") return;
     if (once) {

@@ -19,10 +19,22 @@ int main(int argc, char** argv) {
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
-  protocol::TargetUe target(protocol::TargetConfig{
-      .self = std::move(self), .session_timeout = file.session_timeout, .max_sessions = file.max_sessions});
+  protocol::TargetUe target(protocol::TargetConfig{.self = std::move(self),
+                                                   .session_timeout = file.session_timeout,
+                                                   .max_sessions = file.max_sessions,
+                                                   .require_forward_secrecy = file.forward_secrecy,
+                                                   .replay_window = file.replay_window,
+                                                   .replay_cache_size = file.replay_cache_size});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
-  service.started(warnings, protocol::event(protocol::Level::kInfo, "started"));
+  service.runner().set_event_hook([&](const protocol::Event& e) {
+    if (e.name != "link_established") return;
+    const auto* peer = e.find("peer");
+    if (peer != nullptr && std::holds_alternative<std::string>(*peer)) {
+      service.record_keys(e, target.keys_for(std::get<std::string>(*peer)));
+    }
+  });
+  service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
+                                .with("forward_secrecy", file.forward_secrecy ? "required" : "offered"));
   return service.run();
 }

@@ -74,6 +74,29 @@ class Section {
     return integer(key, min, max);
   }
 
+  bool boolean_or(const std::string& key, bool fallback) {
+    used_.insert(key);
+    if (!has(key)) return fallback;
+    YAML::Node n = get(key);
+    const std::string v = n.IsScalar() ? n.Scalar() : std::string();
+    if (v == "true" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "no" || v == "off") return false;
+    throw ConfigError{key_path(key), "\"" + v + "\" is not true or false"};
+  }
+
+  std::vector<std::string> string_list_or_empty(const std::string& key) {
+    used_.insert(key);
+    if (!has(key)) return {};
+    YAML::Node n = get(key);
+    if (!n.IsSequence()) throw ConfigError{key_path(key), "must be a list"};
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      if (!n[i].IsScalar()) throw ConfigError{key_path(key) + "[" + std::to_string(i) + "]", "must be a scalar"};
+      out.push_back(n[i].Scalar());
+    }
+    return out;
+  }
+
   wire::Layer2Id layer2_id(const std::string& key) {
     return static_cast<wire::Layer2Id>(integer(key, 0, wire::kLayer2IdMax));
   }
@@ -149,6 +172,15 @@ Common common(Section& top, const std::string& file) {
   c.credentials.ca = relative_to(file, cred.string("ca"));
   c.credentials.certificate = relative_to(file, cred.string("certificate"));
   c.credentials.private_key = relative_to(file, cred.string("private_key"));
+  const auto serials = cred.string_list_or_empty("revoked_serials");
+  for (std::size_t i = 0; i < serials.size(); ++i) {
+    auto normal = crypto::normalize_serial(serials[i]);
+    if (!normal) {
+      throw ConfigError{cred.key_path("revoked_serials") + "[" + std::to_string(i) + "]",
+                        "\"" + serials[i] + "\" is not a hex serial number"};
+    }
+    c.credentials.revoked_serials.insert(*normal);
+  }
   cred.done();
   if (auto log = top.optional_section("log")) {
     if (auto f = log->optional_string("format")) {
@@ -156,6 +188,7 @@ Common common(Section& top, const std::string& file) {
       if (!parsed) throw ConfigError{log->key_path("format"), "\"" + *f + "\" is not text or json"};
       c.log.format = *parsed;
     }
+    if (auto k = log->optional_string("key_log_file")) c.log.key_log_file = relative_to(file, *k);
     if (auto l = log->optional_string("level")) {
       auto parsed = logging::parse_level(*l);
       if (!parsed) throw ConfigError{log->key_path("level"), "\"" + *l + "\" is not debug, info, warn or error"};
@@ -164,6 +197,12 @@ Common common(Section& top, const std::string& file) {
     log->done();
   }
   return c;
+}
+
+void replay_settings(Section& top, Millis& window, std::size_t& size) {
+  window = Millis(top.integer_or("replay_window_ms", 1000, 86400000, protocol::kDefaultReplayWindow.count()));
+  size = static_cast<std::size_t>(
+      top.integer_or("replay_cache_size", 16, 10000000, static_cast<std::int64_t>(protocol::kDefaultReplayCacheSize)));
 }
 
 template <class Parse>
@@ -219,6 +258,10 @@ Result<SourceFile> load_source(const std::string& path) {
     f.handshake_timeout =
         Millis(top.integer_or("handshake_timeout_ms", 100, 600000, protocol::kDefaultHandshakeTimeout.count()));
     f.retry_interval = Millis(top.integer_or("retry_interval_ms", 100, 3600000, 5000));
+    if (auto security = top.optional_section("security")) {
+      f.forward_secrecy = security->boolean_or("forward_secrecy", false);
+      security->done();
+    }
     return f;
   });
 }
@@ -240,6 +283,11 @@ Result<RelayFile> load_relay(const std::string& path) {
         top.integer_or("max_pending", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPending)));
     f.pending_timeout =
         Millis(top.integer_or("pending_timeout_ms", 100, 600000, protocol::kDefaultRelayPendingTimeout.count()));
+    replay_settings(top, f.replay_window, f.replay_cache_size);
+    if (!f.common.log.key_log_file.empty()) {
+      throw ConfigError{"log.key_log_file",
+                        "the relay holds no session keys; a key log is for source-ue and target-ue"};
+    }
     return f;
   });
 }
@@ -252,6 +300,11 @@ Result<TargetFile> load_target(const std::string& path) {
         top.integer_or("max_sessions", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessions)));
     f.session_timeout =
         Millis(top.integer_or("session_timeout_ms", 100, 3600000, protocol::kDefaultTargetSessionTimeout.count()));
+    replay_settings(top, f.replay_window, f.replay_cache_size);
+    if (auto security = top.optional_section("security")) {
+      f.forward_secrecy = security->boolean_or("forward_secrecy", false);
+      security->done();
+    }
     return f;
   });
 }
@@ -285,8 +338,7 @@ Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, Wall
   if (!cert) return fail("certificate", c.credentials.certificate + ": " + cert.error().reason);
   if (cert->der().size() > wire::kCertificateMaxSize) {
     return fail("certificate", c.credentials.certificate + " takes " + std::to_string(cert->der().size()) +
-                                   " octets in DER, over the protocol's " +
-                                   std::to_string(wire::kCertificateMaxSize));
+                                   " octets in DER, over the protocol's " + std::to_string(wire::kCertificateMaxSize));
   }
   auto key = crypto::PrivateKey::from_pem(*key_pem);
   crypto::secure_wipe(key_pem.value());
@@ -303,6 +355,7 @@ Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, Wall
                           cert->subject_cn() + "\" in " + c.credentials.certificate);
   }
 
+  trust->set_revoked_serials(c.credentials.revoked_serials);
   if (auto s = trust->verify_chain(*cert, now); !s) {
     warnings.push_back("own certificate will be refused by peers: " + s.error().reason);
   }

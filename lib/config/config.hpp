@@ -1,6 +1,7 @@
 #pragma once
 // The daemons' YAML configuration (config/*.yaml documents every key). Loading is strict: an unknown key, a
 // missing key, a value of the wrong type or out of range is an error naming the file and the key path.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,14 +21,17 @@ struct Listen {
 };
 
 struct Credentials {
-  std::string ca;           // path of the provisioning CA certificate (PEM): the trust anchor
-  std::string certificate;  // own certificate (PEM)
-  std::string private_key;  // own P-256 private key (PEM)
+  std::string ca;                         // path of the provisioning CA certificate (PEM): the trust anchor
+  std::string certificate;                // own certificate (PEM)
+  std::string private_key;                // own P-256 private key (PEM)
+  std::set<std::string> revoked_serials;  // deny list: certificate serials (hex) refused as revoked
 };
 
 struct Log {
   logging::Format format = logging::Format::kText;
   protocol::Level level = protocol::Level::kInfo;
+  // Opt-in, for researchers decrypting captures: session IDs with KD-sess (SSLKEYLOGFILE-like). Off when empty.
+  std::string key_log_file;
 };
 
 // Keys every daemon has.
@@ -49,6 +53,7 @@ struct SourceFile {
   wire::Layer2Id target_layer2_id = 0;
   Millis handshake_timeout{};
   Millis retry_interval{};  // without --once: the wait before trying again after a failure
+  bool forward_secrecy = false;
 };
 
 struct RelayTargetFile {
@@ -62,12 +67,17 @@ struct RelayFile {
   std::vector<RelayTargetFile> targets;
   std::size_t max_pending = 0;
   Millis pending_timeout{};
+  Millis replay_window{};
+  std::size_t replay_cache_size = 0;
 };
 
 struct TargetFile {
   Common common;
   std::size_t max_sessions = 0;
   Millis session_timeout{};
+  bool forward_secrecy = false;  // required of every request
+  Millis replay_window{};
+  std::size_t replay_cache_size = 0;
 };
 
 Result<SourceFile> load_source(const std::string& path);

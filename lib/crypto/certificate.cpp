@@ -72,6 +72,19 @@ Status set_common_fields(X509* cert, std::string_view subject_cn, const X509_NAM
 
 std::string_view role_name(Role role) { return role == Role::kUe ? "ue" : "relay"; }
 
+std::optional<std::string> normalize_serial(std::string_view text) {
+  if (text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0) text.remove_prefix(2);
+  std::string out;
+  for (char c : text) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    if (out.empty() && c == '0') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (out.empty()) return text.empty() ? std::nullopt : std::optional<std::string>("0");
+  return out;
+}
+
 Result<Certificate> Certificate::from_x509(std::shared_ptr<X509> x509) {
   Certificate c;
   unsigned char* der = nullptr;
@@ -97,8 +110,7 @@ Result<Certificate> Certificate::from_x509(std::shared_ptr<X509> x509) {
   if (serial_hex == nullptr) return openssl_error(Cause::kAuthenticationFailure, "certificate_format", "bad serial");
   c.serial_hex_ = serial_hex;
   OPENSSL_free(serial_hex);
-  std::transform(c.serial_hex_.begin(), c.serial_hex_.end(), c.serial_hex_.begin(),
-                 [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+  c.serial_hex_ = normalize_serial(c.serial_hex_).value_or(c.serial_hex_);
 
   const auto not_before = to_wall(X509_get0_notBefore(x509.get()));
   const auto not_after = to_wall(X509_get0_notAfter(x509.get()));

@@ -21,6 +21,10 @@ struct x509_store_st;
 namespace u2u::crypto {
 
 enum class Role { kUe, kRelay };
+
+// A certificate serial number as hex, normalised: lower case, no "0x", colons or leading zeros. nullopt when
+// the text is not hex.
+std::optional<std::string> normalize_serial(std::string_view text);
 std::string_view role_name(Role role);
 
 class Certificate {

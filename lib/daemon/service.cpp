@@ -2,6 +2,8 @@
 
 #include "daemon/systemd_notify.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <csignal>
 #include <iostream>
 
@@ -44,12 +46,23 @@ Status Service::bind(protocol::Node& node, const Endpoint& listen) {
   if (auto s = runner_->bind(listen); !s) {
     return make_error(Cause::kNone, "bind", common_.file + ": listen: " + s.error().reason);
   }
+  if (!common_.log.key_log_file.empty()) {
+    auto key_log = logging::KeyLog::open(common_.log.key_log_file);
+    if (!key_log)
+      return make_error(Cause::kNone, "key_log", common_.file + ": log.key_log_file: " + key_log.error().reason);
+    key_log_.emplace(std::move(key_log).value());
+  }
   return {};
 }
 
 void Service::started(const std::vector<std::string>& warnings, protocol::Event details) {
   for (const auto& w : warnings)
     log_->emit(protocol::event(protocol::Level::kWarn, "credential_warning").with("reason", w));
+  if (key_log_) {
+    log_->emit(protocol::event(protocol::Level::kWarn, "key_log_enabled")
+                   .with("path", key_log_->path())
+                   .with("reason", "session keys (KD-sess) are written to this file for decrypting captures"));
+  }
   protocol::Event e = protocol::event(protocol::Level::kInfo, "started")
                           .with("user_info_id", common_.user_info_id)
                           .with("layer2_id", static_cast<std::int64_t>(common_.layer2_id))
@@ -61,12 +74,33 @@ void Service::started(const std::vector<std::string>& warnings, protocol::Event 
   notify_systemd("READY=1\nSTATUS=listening on " + runner_->local_endpoint().to_string());
 }
 
+void Service::record_keys(const protocol::Event& established, const protocol::SessionKeys* keys) {
+  if (!key_log_ || keys == nullptr || established.name != "link_established") return;
+  const auto* session = established.find("session");
+  const std::string id = session != nullptr && std::holds_alternative<std::string>(*session)
+                             ? std::get<std::string>(*session)
+                             : std::string("-");
+  if (auto s = key_log_->write(id, keys->kd_sess_id, keys->kd_sess); !s) {
+    log_->emit(protocol::event(protocol::Level::kError, "key_log_failed").with("reason", s.error().reason));
+  }
+}
+
 void Service::stop(int exit_code) {
-  notify_systemd("STOPPING=1");
   exit_code_ = exit_code;
-  if (runner_) runner_->stop();
-  signals_.cancel();
-  io_.stop();
+  // After the handler that asked: what it sent (a LINK CONFIRM, say) must leave before the socket closes.
+  boost::asio::post(io_, [this] {
+    const auto halt = [this] {
+      notify_systemd("STOPPING=1");
+      if (runner_) runner_->stop();
+      signals_.cancel();
+      io_.stop();
+    };
+    if (runner_) {
+      runner_->when_sent(halt);
+    } else {
+      halt();
+    }
+  });
 }
 
 int Service::run() {

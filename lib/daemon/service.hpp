@@ -11,6 +11,8 @@
 
 #include "config/config.hpp"
 #include "daemon/cli.hpp"
+#include "logging/key_log.hpp"
+#include "protocol/key_schedule.hpp"
 #include "transport/udp_runner.hpp"
 
 namespace u2u::daemon {
@@ -64,6 +66,8 @@ class Service {
   // Logs "started" (and each credential warning) once the socket is bound and the credentials are loaded.
   void started(const std::vector<std::string>& warnings, protocol::Event details);
   void stop(int exit_code);
+  // With log.key_log_file: appends the link's KD-sess to the key log (link_established events only).
+  void record_keys(const protocol::Event& established, const protocol::SessionKeys* keys);
   // Runs until stop() or SIGINT/SIGTERM; returns the exit code.
   int run();
 
@@ -74,6 +78,7 @@ class Service {
   boost::asio::signal_set signals_;
   std::unique_ptr<logging::EventLog> log_;
   std::unique_ptr<transport::UdpRunner> runner_;
+  std::optional<logging::KeyLog> key_log_;
   int exit_code_ = kExitOk;
 };
 

@@ -26,8 +26,18 @@ inline constexpr StepSignature kSign1Relay{kLabelSign1Relay, "SIGN1-relay", "sig
 inline constexpr StepSignature kSignTarget{kLabelSignTarget, "SIGN-Target UE", "sign_target"};
 inline constexpr StepSignature kSign2Relay{kLabelSign2Relay, "SIGN2-relay", "sign2_relay"};
 
+// Key confirmation MACs: HMAC-SHA-256 under K_int over  label || 0x00 || covered bytes (docs/protocol.md 6).
+inline constexpr std::string_view kLabelAcceptMac = "U2U-RELAY-AUTH v1 step 5 key confirmation";
+inline constexpr std::string_view kLabelLinkConfirmMac = "U2U-RELAY-AUTH v1 step 9 link confirmation";
+
 // TS 33.220 Annex B.2.0 KDF function codes.
 inline constexpr std::uint8_t kFcKdSess = 0x7F;  // TS 33.536 Annex A: KNRP-sess (here KD-sess)
+// TS 33.536 Annex A: NRPEK/NRPIK = KDF(KNRP-sess; FC 0x7E; P0 algorithm type distinguisher; P1 algorithm
+// identity), the key being the 128 least significant bits. Here K_int, the integrity key of key confirmation.
+inline constexpr std::uint8_t kFcNrpKeys = 0x7E;
+inline constexpr std::uint8_t kAlgorithmTypeIntegrity = 0x01;
+inline constexpr std::uint8_t kAlgorithmIdHmacSha256 = 0xF1;  // chosen by this project: HMAC-SHA-256
+inline constexpr std::size_t kIntegrityKeySize = 16;
 // Chosen by this project (not allocated by 3GPP): KD from the ECDH secret, and the public key identifiers.
 inline constexpr std::uint8_t kFcKd = 0xE0;
 inline constexpr std::uint8_t kFcKdId = 0xE1;
@@ -43,5 +53,8 @@ inline constexpr std::chrono::milliseconds kDefaultRelayPendingTimeout{10000};
 inline constexpr std::size_t kDefaultRelayMaxPending = 1024;
 inline constexpr std::chrono::milliseconds kDefaultTargetSessionTimeout{30000};
 inline constexpr std::size_t kDefaultTargetMaxSessions = 1024;
+// Replay refusal: (source User Info ID, Nonce_1) pairs remembered by the relay and the target.
+inline constexpr std::chrono::milliseconds kDefaultReplayWindow{300000};
+inline constexpr std::size_t kDefaultReplayCacheSize = 16384;
 
 }  // namespace u2u::protocol

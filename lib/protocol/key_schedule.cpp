@@ -11,8 +11,15 @@ crypto::SecretBytes derive_kd(const crypto::SecretBytes& ecdh_secret, std::strin
 }
 
 crypto::SecretBytes derive_kd_sess(const crypto::SecretBytes& kd, const wire::Nonce& nonce_1,
-                                   const wire::Nonce& nonce_2) {
-  return crypto::kdf(kd, kFcKdSess, {nonce_1, nonce_2});
+                                   const wire::Nonce& nonce_2, const crypto::SecretBytes* ephemeral_secret) {
+  if (ephemeral_secret == nullptr) return crypto::kdf(kd, kFcKdSess, {nonce_1, nonce_2});
+  return crypto::kdf(kd, kFcKdSess, {nonce_1, nonce_2, ephemeral_secret->reveal()});
+}
+
+crypto::SecretBytes derive_k_int(const crypto::SecretBytes& kd_sess) {
+  const std::uint8_t type = kAlgorithmTypeIntegrity;
+  const std::uint8_t id = kAlgorithmIdHmacSha256;
+  return crypto::kdf(kd_sess, kFcNrpKeys, {ByteView(&type, 1), ByteView(&id, 1)}).last(kIntegrityKeySize);
 }
 
 std::string key_id(const crypto::SecretBytes& key, std::uint8_t fc) {
@@ -22,12 +29,14 @@ std::string key_id(const crypto::SecretBytes& key, std::uint8_t fc) {
 
 Result<SessionKeys> derive_session_keys(const crypto::PrivateKey& own, const crypto::PublicKey& peer,
                                         std::string_view source_user_info_id, std::string_view target_user_info_id,
-                                        const wire::Nonce& nonce_1, const wire::Nonce& nonce_2) {
+                                        const wire::Nonce& nonce_1, const wire::Nonce& nonce_2,
+                                        const crypto::SecretBytes* ephemeral_secret) {
   auto z = own.ecdh(peer);
   if (!z) return z.error();
   SessionKeys keys;
   keys.kd = derive_kd(*z, source_user_info_id, target_user_info_id);
-  keys.kd_sess = derive_kd_sess(keys.kd, nonce_1, nonce_2);
+  keys.kd_sess = derive_kd_sess(keys.kd, nonce_1, nonce_2, ephemeral_secret);
+  keys.k_int = derive_k_int(keys.kd_sess);
   keys.kd_id = key_id(keys.kd, kFcKdId);
   keys.kd_sess_id = key_id(keys.kd_sess, kFcKdSessId);
   return keys;

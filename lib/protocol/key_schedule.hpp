@@ -11,22 +11,28 @@ namespace u2u::protocol {
 struct SessionKeys {
   crypto::SecretBytes kd;
   crypto::SecretBytes kd_sess;
-  std::string kd_id;       // 8 hex digits, safe to log
-  std::string kd_sess_id;  // 8 hex digits, safe to log
+  crypto::SecretBytes k_int;  // key confirmation (NRPIK-style)
+  std::string kd_id;          // 8 hex digits, safe to log
+  std::string kd_sess_id;     // 8 hex digits, safe to log
 };
 
 // KD = KDF(Z; FC 0xE0; P0 = source User Info ID; P1 = target User Info ID), Z the P-256 ECDH secret.
 crypto::SecretBytes derive_kd(const crypto::SecretBytes& ecdh_secret, std::string_view source_user_info_id,
                               std::string_view target_user_info_id);
-// KD-sess = KDF(KD; FC 0x7F; P0 = Nonce_1; P1 = Nonce_2), as KNRP-sess in TS 33.536 Annex A.
+// KD-sess = KDF(KD; FC 0x7F; P0 = Nonce_1; P1 = Nonce_2), as KNRP-sess in TS 33.536 Annex A; with the forward
+// secrecy option, P2 = the ephemeral ECDH secret.
 crypto::SecretBytes derive_kd_sess(const crypto::SecretBytes& kd, const wire::Nonce& nonce_1,
-                                   const wire::Nonce& nonce_2);
+                                   const wire::Nonce& nonce_2, const crypto::SecretBytes* ephemeral_secret = nullptr);
+// K_int = the 16 least significant octets of KDF(KD-sess; FC 0x7E; P0 = 0x01; P1 = 0xF1).
+crypto::SecretBytes derive_k_int(const crypto::SecretBytes& kd_sess);
 // ID = the first 4 octets of KDF(key; FC), hex.
 std::string key_id(const crypto::SecretBytes& key, std::uint8_t fc);
 
 // The whole schedule from one side's private key and the other side's public key.
+// `ephemeral_secret` is the ephemeral ECDH secret of the forward secrecy option, or nullptr.
 Result<SessionKeys> derive_session_keys(const crypto::PrivateKey& own, const crypto::PublicKey& peer,
                                         std::string_view source_user_info_id, std::string_view target_user_info_id,
-                                        const wire::Nonce& nonce_1, const wire::Nonce& nonce_2);
+                                        const wire::Nonce& nonce_1, const wire::Nonce& nonce_2,
+                                        const crypto::SecretBytes* ephemeral_secret = nullptr);
 
 }  // namespace u2u::protocol

@@ -4,7 +4,8 @@
 
 namespace u2u::protocol {
 
-RelayUe::RelayUe(RelayConfig config) : config_(std::move(config)) {}
+RelayUe::RelayUe(RelayConfig config)
+    : config_(std::move(config)), replay_(config_.replay_window, config_.replay_cache_size) {}
 
 Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
@@ -21,6 +22,7 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
     case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationAccept: return on_accept(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
+    case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram);
   }
   return out;
 }
@@ -73,6 +75,14 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     out.send.push_back(reject(from, datagram.source, digest, e.cause));
     return out;
   }
+  // A request seen before that is not a retransmission of a pending one: refused before any signature work.
+  if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
+    const Error e = make_error(Cause::kAuthenticationFailure, "replay",
+                               "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
+    out.events.push_back(check_failed_event(2, session, e));
+    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    return out;
+  }
   if (pending_.size() >= config_.max_pending) {
     const Error e = make_error(Cause::kLackOfResources, "pending_table_full",
                                "pending table holds " + std::to_string(pending_.size()) + " requests");
@@ -89,6 +99,7 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     out.send.push_back(reject(from, datagram.source, digest, source.error().cause));
     return out;
   }
+  replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 2)
                            .with("session", session)
@@ -214,6 +225,26 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
                            .with("cause_name", std::string(cause_name(rej.cause)))
                            .with("to", from_target ? "source" : "target"));
   pending_.erase(it);
+  return out;
+}
+
+Output RelayUe::on_link_confirm(const Endpoint& from, const wire::Datagram& datagram) {
+  Output out;
+  const auto& confirm = std::get<wire::LinkConfirm>(datagram.message.body);
+  auto it = pending_.find(confirm.request_digest);
+  if (it == pending_.end() || it->second.forwarded_accept.empty() || from != it->second.source_endpoint ||
+      datagram.source != it->second.source_layer2_id) {
+    out.events.push_back(dropped_event("link confirm matches no answered request from this source", from));
+    return out;
+  }
+  // Step 9: the relay cannot check the MAC (it holds no key); the target does.
+  const RelayTarget& target = config_.targets[it->second.target];
+  out.send.push_back(
+      {target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)});
+  out.events.push_back(event(Level::kInfo, "step")
+                           .with("step", 9)
+                           .with("session", it->second.session)
+                           .with("detail", "LINK CONFIRM forwarded to target"));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "protocol/constants.hpp"
 #include "protocol/node.hpp"
+#include "protocol/replay_cache.hpp"
 
 namespace u2u::protocol {
 
@@ -20,6 +21,8 @@ struct RelayConfig {
   std::vector<RelayTarget> targets;  // the target UEs this relay reaches (discovery comes later)
   std::size_t max_pending = kDefaultRelayMaxPending;
   Millis pending_timeout = kDefaultRelayPendingTimeout;
+  Millis replay_window = kDefaultReplayWindow;
+  std::size_t replay_cache_size = kDefaultReplayCacheSize;
 };
 
 class RelayUe final : public Node {
@@ -49,11 +52,13 @@ class RelayUe final : public Node {
   Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_accept(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
+  Output on_link_confirm(const Endpoint& from, const wire::Datagram& datagram);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   const RelayTarget* find_target(std::string_view user_info_id) const;
 
   RelayConfig config_;
   std::map<wire::Digest, Pending> pending_;
+  ReplayCache replay_;
   std::deque<std::pair<MonoTime, wire::Digest>> expiry_order_;  // all entries share one timeout: FIFO order
 };
 

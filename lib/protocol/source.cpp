@@ -21,6 +21,15 @@ Output SourceUe::start(const Now& now) {
   request.target_user_info_id = config_.target_user_info_id;
   request.target_layer2_id = config_.target_layer2_id;
   random_(request.nonce_1);
+  std::shared_ptr<const crypto::PrivateKey> ephemeral;
+  if (config_.forward_secrecy) {
+    auto key = crypto::PrivateKey::generate();
+    if (!key) return fail(key.error());
+    ephemeral = std::make_shared<const crypto::PrivateKey>(std::move(key).value());
+    const Bytes point = ephemeral->public_key().uncompressed_point();
+    request.source_ephemeral_key.emplace();
+    std::copy(point.begin(), point.end(), request.source_ephemeral_key->begin());
+  }
   request.source_certificate = config_.self.certificate.der();
   Bytes message = wire::encode_request_unsigned(request);
   auto signature = sign_step(*config_.self.signer, kSignSource, message);
@@ -33,6 +42,7 @@ Output SourceUe::start(const Now& now) {
   pending.session = session_id(pending.digest);
   pending.started = now.mono;
   pending.deadline = now.mono + config_.handshake_timeout;
+  pending.ephemeral = std::move(ephemeral);
   out.send.push_back(
       {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)});
   out.events.push_back(event(Level::kInfo, "step")
@@ -109,16 +119,43 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
   auto target = authenticate(trust, accept.target_certificate, accept.target_user_info_id, crypto::Role::kUe,
                              kSignTarget, message.covered_by_first_signature(), accept.sign_target, now.wall, "target");
   if (!target) return target.error();
-  // Then KD from the source's private key and the target's public key.
-  return derive_session_keys(*config_.self.key, target->public_key, config_.self.user_info_id,
-                             accept.target_user_info_id, pending_->nonce_1, accept.nonce_2);
+  // Forward secrecy option: the target's ephemeral key answers ours.
+  std::optional<crypto::SecretBytes> ephemeral_secret;
+  if (pending_->ephemeral) {
+    if (!accept.target_ephemeral_key) {
+      return make_error(Cause::kAuthenticationFailure, "ephemeral_missing",
+                        "forward secrecy requested, but the accept carries no ephemeral key");
+    }
+    auto peer = crypto::PublicKey::from_uncompressed_point(*accept.target_ephemeral_key);
+    if (!peer) return make_error(Cause::kAuthenticationFailure, "ephemeral_key", peer.error().reason);
+    auto z = pending_->ephemeral->ecdh(*peer);
+    if (!z) return z.error();
+    ephemeral_secret = std::move(z).value();
+  } else if (accept.target_ephemeral_key) {
+    return make_error(Cause::kProtocolErrorUnspecified, "ephemeral_unexpected",
+                      "the accept carries an ephemeral key the request did not offer");
+  }
+  // Then KD from the source's private key and the target's public key, and KD-sess.
+  auto keys =
+      derive_session_keys(*config_.self.key, target->public_key, config_.self.user_info_id, accept.target_user_info_id,
+                          pending_->nonce_1, accept.nonce_2, ephemeral_secret ? &*ephemeral_secret : nullptr);
+  if (!keys) return keys.error();
+  // Key confirmation: the target proves it derived the same KD-sess.
+  if (!mac_equal(accept.key_confirmation_mac, accept_mac(keys->k_int, message.covered_by_mac()))) {
+    return make_error(Cause::kIntegrityFailure, "key_confirmation",
+                      "the accept's key confirmation MAC does not verify: the target derived another KD-sess");
+  }
+  return keys;
 }
 
 Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   Output out;
   auto keys = verify_accept(message, now);
+  pending_->ephemeral.reset();  // used or not, never again
   if (!keys) {
     out.events.push_back(check_failed_event(8, pending_->session, keys.error()));
+    // Back along the path, so that the target drops the session it answered.
+    out.send.push_back(reject_to_relay(keys.error().cause));
     out.merge(fail(keys.error()));
     return out;
   }
@@ -126,7 +163,16 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 8)
                            .with("session", pending_->session)
-                           .with("detail", "SIGN-Target UE and SIGN2-relay verified; KD derived"));
+                           .with("detail", "SIGN-Target UE, SIGN2-relay and key confirmation verified; KD derived"));
+  // Step 9 (key confirmation, after the seed): LINK CONFIRM through the relay.
+  Bytes confirm = wire::encode_link_confirm_unsigned(pending_->digest);
+  wire::append_mac(confirm, link_confirm_mac(keys->k_int, message.originator_part(), confirm));
+  out.send.push_back(
+      {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, confirm)});
+  out.events.push_back(event(Level::kInfo, "step")
+                           .with("step", 9)
+                           .with("session", pending_->session)
+                           .with("detail", "LINK CONFIRM with the source's key confirmation sent to relay"));
   out.events.push_back(event(Level::kInfo, "link_established")
                            .with("user_info_id", config_.self.user_info_id)
                            .with("peer", accept.target_user_info_id)
@@ -145,6 +191,11 @@ Output SourceUe::on_reject(const wire::DirectCommunicationReject& reject) {
   const char* by = reject.rejected_by == wire::RejectedBy::kTarget ? "target" : "relay";
   return fail(make_error(reject.cause, "rejected",
                          std::string("DIRECT COMMUNICATION REJECT from the ") + by + " (unauthenticated)"));
+}
+
+Outbound SourceUe::reject_to_relay(Cause cause) const {
+  const Bytes message = wire::encode_reject({pending_->digest, cause, wire::RejectedBy::kSource});
+  return {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)};
 }
 
 Output SourceUe::on_timer(const Now& now) {

@@ -17,6 +17,7 @@ struct SourceConfig {
   std::string target_user_info_id;
   wire::Layer2Id target_layer2_id = 0;
   Millis handshake_timeout = kDefaultHandshakeTimeout;
+  bool forward_secrecy = false;  // security.forward_secrecy: an ephemeral P-256 key in the request
 };
 
 class SourceUe final : public Node {
@@ -44,12 +45,14 @@ class SourceUe final : public Node {
     std::string session;
     MonoTime started{};
     MonoTime deadline{};
+    std::shared_ptr<const crypto::PrivateKey> ephemeral;  // forward secrecy option; dropped once used
   };
 
   Output on_accept(const wire::Message& message, const Now& now);
   Output on_reject(const wire::DirectCommunicationReject& reject);
   Result<SessionKeys> verify_accept(const wire::Message& message, const Now& now) const;
   Output fail(Error error);
+  Outbound reject_to_relay(Cause cause) const;
 
   SourceConfig config_;
   RandomSource random_;

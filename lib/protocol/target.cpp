@@ -4,7 +4,16 @@
 
 namespace u2u::protocol {
 
-TargetUe::TargetUe(TargetConfig config, RandomSource random) : config_(std::move(config)), random_(std::move(random)) {}
+namespace {
+
+std::int64_t elapsed_ms(MonoTime from, MonoTime to) { return std::chrono::duration_cast<Millis>(to - from).count(); }
+
+}  // namespace
+
+TargetUe::TargetUe(TargetConfig config, RandomSource random)
+    : config_(std::move(config)),
+      random_(std::move(random)),
+      replay_(config_.replay_window, config_.replay_cache_size) {}
 
 Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
@@ -17,11 +26,14 @@ Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
     out.events.push_back(dropped_event("destination Layer-2 ID is not this UE's", from));
     return out;
   }
-  if (datagram->message.type() != wire::MessageType::kDirectCommunicationRequest) {
-    out.events.push_back(dropped_event("a target UE takes only requests", from));
-    return out;
+  switch (datagram->message.type()) {
+    case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
+    case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram, now);
+    case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
+    case wire::MessageType::kDirectCommunicationAccept: break;
   }
-  return on_request(from, *datagram, now);
+  out.events.push_back(dropped_event("a target UE takes no accepts", from));
+  return out;
 }
 
 Outbound TargetUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest,
@@ -37,11 +49,15 @@ Result<crypto::VerifiedPeer> TargetUe::verify_request(const wire::Message& messa
                       "request for \"" + request.target_user_info_id + "\" at Layer-2 ID " +
                           std::to_string(request.target_layer2_id) + " reached \"" + config_.self.user_info_id + "\"");
   }
-  // Seed step 4: verify SIGN1-relay (over the whole request) and SIGN-Source UE.
   if (!request.relay) {
     return make_error(Cause::kAuthenticationFailure, "relay_missing",
                       "request lacks the relay's Authentication_Info (not received through a relay)");
   }
+  if (config_.require_forward_secrecy && !request.source_ephemeral_key) {
+    return make_error(Cause::kAuthenticationFailure, "ephemeral_missing",
+                      "forward secrecy is required and the request carries no ephemeral key");
+  }
+  // Seed step 4: verify SIGN1-relay (over the whole request) and SIGN-Source UE.
   if (auto relay = authenticate(*config_.self.trust, request.relay->certificate, request.relay->user_info_id,
                                 crypto::Role::kRelay, kSign1Relay, message.covered_by_relay_signature(),
                                 request.relay->signature, now.wall, "relay");
@@ -66,10 +82,12 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
         event(Level::kDebug, "retransmission").with("session", session).with("detail", "accept resent"));
     return out;
   }
-  auto source = verify_request(message, now);
-  if (!source) {
-    out.events.push_back(check_failed_event(4, session, source.error()));
-    out.send.push_back(reject(from, datagram.source, digest, source.error().cause));
+  // A request seen before that is no retransmission: a replay, refused before any ECDH or signature.
+  if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
+    const Error e = make_error(Cause::kAuthenticationFailure, "replay",
+                               "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
+    out.events.push_back(check_failed_event(4, session, e));
+    out.send.push_back(reject(from, datagram.source, digest, e.cause));
     return out;
   }
   if (sessions_.size() >= config_.max_sessions) {
@@ -79,14 +97,44 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
     out.send.push_back(reject(from, datagram.source, digest, e.cause));
     return out;
   }
-  // ... then KD from the target's private key and the source UE's public key, and KD-sess with Nonce_2.
+  auto source = verify_request(message, now);
+  if (!source) {
+    out.events.push_back(check_failed_event(4, session, source.error()));
+    out.send.push_back(reject(from, datagram.source, digest, source.error().cause));
+    return out;
+  }
+  replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
+
+  // ... then KD from the target's private key and the source UE's public key, KD-sess with Nonce_2 (and, with
+  // the forward secrecy option, an ephemeral ECDH secret).
   wire::DirectCommunicationAccept accept;
   accept.target_user_info_id = config_.self.user_info_id;
   accept.request_digest = digest;
   random_(accept.nonce_2);
   accept.target_certificate = config_.self.certificate.der();
-  auto keys = derive_session_keys(*config_.self.key, source->public_key, request.source_user_info_id,
-                                  config_.self.user_info_id, request.nonce_1, accept.nonce_2);
+  std::optional<crypto::SecretBytes> ephemeral_secret;
+  Result<SessionKeys> keys = make_error(Cause::kNone, "ecdh", "not derived");
+  if (request.source_ephemeral_key) {
+    auto peer = crypto::PublicKey::from_uncompressed_point(*request.source_ephemeral_key);
+    auto own = crypto::PrivateKey::generate();
+    if (!peer) {
+      keys = make_error(Cause::kAuthenticationFailure, "ephemeral_key", peer.error().reason);
+    } else if (!own) {
+      keys = own.error();
+    } else if (auto z = own->ecdh(*peer); !z) {
+      keys = z.error();
+    } else {
+      ephemeral_secret = std::move(z).value();
+      const Bytes point = own->public_key().uncompressed_point();
+      accept.target_ephemeral_key.emplace();
+      std::copy(point.begin(), point.end(), accept.target_ephemeral_key->begin());
+    }  // the ephemeral private key ends here
+  }
+  if (!request.source_ephemeral_key || ephemeral_secret) {
+    keys = derive_session_keys(*config_.self.key, source->public_key, request.source_user_info_id,
+                               config_.self.user_info_id, request.nonce_1, accept.nonce_2,
+                               ephemeral_secret ? &*ephemeral_secret : nullptr);
+  }
   if (!keys) {
     out.events.push_back(check_failed_event(4, session, keys.error()));
     out.send.push_back(reject(from, datagram.source, digest, keys.error().cause));
@@ -98,8 +146,10 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
                            .with("detail", "SIGN-Source UE and SIGN1-relay verified; KD derived")
                            .with("peer", request.source_user_info_id)
                            .with("relay", request.relay->user_info_id));
-  // Seed step 5: the Authentication Response, signed over everything before SIGN-Target UE.
+  // Seed step 5: the Authentication Response with the key confirmation MAC, signed over everything before
+  // SIGN-Target UE.
   Bytes message_out = wire::encode_accept_unsigned(accept);
+  wire::append_mac(message_out, accept_mac(keys->k_int, message_out));
   auto signature = sign_step(*config_.self.signer, kSignTarget, message_out);
   if (!signature) {
     out.events.push_back(check_failed_event(5, session, signature.error()));
@@ -108,26 +158,91 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   wire::append_signature(message_out, wire::Iei::kSignTarget, *signature);
   Session s;
   s.source_user_info_id = request.source_user_info_id;
+  s.relay_user_info_id = request.relay->user_info_id;
   s.session = session;
+  s.relay_endpoint = from;
   s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, message_out);
+  s.accept_message = std::move(message_out);
+  s.keys = std::move(keys).value();
+  s.started = now.mono;
   s.expiry = now.mono + config_.session_timeout;
   out.send.push_back({from, s.accept_datagram});
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 5)
                            .with("session", session)
                            .with("detail", "DIRECT COMMUNICATION ACCEPT with Authentication_Info sent to relay"));
-  out.events.push_back(event(Level::kInfo, "link_established")
-                           .with("user_info_id", config_.self.user_info_id)
-                           .with("peer", request.source_user_info_id)
-                           .with("relay", request.relay->user_info_id)
-                           .with("session", session)
-                           .with("kd_id", keys->kd_id)
-                           .with("kd_sess_id", keys->kd_sess_id)
-                           .with("elapsed_ms", std::int64_t{0}));
-  links_.insert_or_assign(request.source_user_info_id, std::move(keys).value());
   sessions_.emplace(digest, std::move(s));
   expiry_order_.emplace_back(now.mono + config_.session_timeout, digest);
   return out;
+}
+
+Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
+  Output out;
+  const auto& confirm = std::get<wire::LinkConfirm>(datagram.message.body);
+  auto it = sessions_.find(confirm.request_digest);
+  if (it == sessions_.end() || from != it->second.relay_endpoint) {
+    out.events.push_back(dropped_event("link confirm matches no answered request", from));
+    return out;
+  }
+  Session& s = it->second;
+  if (s.confirmed) return out;  // a duplicate
+  // Step 9: the source proves it derived the same KD-sess, over the accept it received.
+  if (!mac_equal(confirm.mac, link_confirm_mac(s.keys.k_int, s.accept_message, datagram.message.covered_by_mac()))) {
+    const Error e = make_error(Cause::kIntegrityFailure, "link_confirmation",
+                               "the LINK CONFIRM's key confirmation MAC does not verify");
+    out.events.push_back(check_failed_event(9, s.session, e));
+    return out;  // the session stays: a forged confirm must not cancel a genuine one
+  }
+  s.confirmed = true;
+  out.events.push_back(event(Level::kInfo, "step")
+                           .with("step", 9)
+                           .with("session", s.session)
+                           .with("detail", "LINK CONFIRM verified: the source holds KD-sess"));
+  out.events.push_back(event(Level::kInfo, "link_established")
+                           .with("user_info_id", config_.self.user_info_id)
+                           .with("peer", s.source_user_info_id)
+                           .with("relay", s.relay_user_info_id)
+                           .with("session", s.session)
+                           .with("kd_id", s.keys.kd_id)
+                           .with("kd_sess_id", s.keys.kd_sess_id)
+                           .with("elapsed_ms", elapsed_ms(s.started, now.mono)));
+  SessionKeys link;
+  link.kd = s.keys.kd.clone();
+  link.kd_sess = s.keys.kd_sess.clone();
+  link.k_int = s.keys.k_int.clone();
+  link.kd_id = s.keys.kd_id;
+  link.kd_sess_id = s.keys.kd_sess_id;
+  links_.insert_or_assign(s.source_user_info_id, std::move(link));
+  return out;
+}
+
+Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) {
+  Output out;
+  const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
+  auto it = sessions_.find(rej.request_digest);
+  if (it == sessions_.end() || from != it->second.relay_endpoint || it->second.confirmed) {
+    out.events.push_back(dropped_event("reject matches no unconfirmed session", from));
+    return out;
+  }
+  out.events.push_back(link_failed(
+      it->second,
+      make_error(rej.cause, "rejected",
+                 std::string("DIRECT COMMUNICATION REJECT from the ") +
+                     (rej.rejected_by == wire::RejectedBy::kSource ? "source" : "relay") + " (unauthenticated)")));
+  sessions_.erase(it);
+  return out;
+}
+
+Event TargetUe::link_failed(const Session& s, const Error& error) const {
+  return event(Level::kError, "link_failed")
+      .with("user_info_id", config_.self.user_info_id)
+      .with("peer", s.source_user_info_id)
+      .with("relay", s.relay_user_info_id)
+      .with("session", s.session)
+      .with("cause", static_cast<std::int64_t>(error.cause))
+      .with("cause_name", std::string(cause_name(error.cause)))
+      .with("check", error.check)
+      .with("reason", error.reason);
 }
 
 const SessionKeys* TargetUe::keys_for(std::string_view source_user_info_id) const {
@@ -136,11 +251,20 @@ const SessionKeys* TargetUe::keys_for(std::string_view source_user_info_id) cons
 }
 
 Output TargetUe::on_timer(const Now& now) {
+  Output out;
   while (!expiry_order_.empty() && expiry_order_.front().first <= now.mono) {
-    sessions_.erase(expiry_order_.front().second);
+    auto it = sessions_.find(expiry_order_.front().second);
     expiry_order_.pop_front();
+    if (it == sessions_.end() || it->second.expiry > now.mono) continue;
+    if (!it->second.confirmed) {
+      out.events.push_back(link_failed(
+          it->second, make_error(Cause::kNone, "confirmation_timeout",
+                                 "no LINK CONFIRM within " + std::to_string(config_.session_timeout.count()) +
+                                     " ms: the request was replayed, or the source failed or lost the confirmation")));
+    }
+    sessions_.erase(it);
   }
-  return {};
+  return out;
 }
 
 std::optional<MonoTime> TargetUe::next_deadline() const {

@@ -18,6 +18,27 @@ Result<wire::Signature> sign_step(const crypto::Signer& signer, const StepSignat
   return signer.sign(signing_input(step.label, covered));
 }
 
+namespace {
+wire::Mac to_mac(const crypto::SecretBytes& tag) {
+  wire::Mac mac{};
+  std::copy(tag.reveal().begin(), tag.reveal().end(), mac.begin());
+  return mac;
+}
+}  // namespace
+
+wire::Mac accept_mac(const crypto::SecretBytes& k_int, ByteView covered) {
+  return to_mac(crypto::hmac_sha256(k_int.reveal(), signing_input(kLabelAcceptMac, covered)));
+}
+
+wire::Mac link_confirm_mac(const crypto::SecretBytes& k_int, ByteView accept_as_sent, ByteView covered) {
+  const auto accept_digest = crypto::sha256(accept_as_sent);
+  Bytes input = signing_input(kLabelLinkConfirmMac, accept_digest);
+  append(input, covered);
+  return to_mac(crypto::hmac_sha256(k_int.reveal(), input));
+}
+
+bool mac_equal(const wire::Mac& a, const wire::Mac& b) { return crypto::constant_time_equal(a, b); }
+
 wire::Digest request_digest(const wire::Message& request) { return crypto::sha256(request.originator_part()); }
 
 std::string session_id(const wire::Digest& digest) { return to_hex(ByteView(digest).first(kSessionIdSize)); }

@@ -21,6 +21,14 @@ wire::Digest request_digest(const wire::Message& request);
 // The first octets of the request digest as hex: the label of one handshake in every party's log.
 std::string session_id(const wire::Digest& digest);
 
+// Key confirmation. The accept's MAC covers  kLabelAcceptMac || 0x00 || the accept bytes before the MAC IE; the
+// link confirmation's covers  kLabelLinkConfirmMac || 0x00 || SHA-256(the accept as the target sent it) ||
+// the LINK CONFIRM bytes before its MAC IE.
+wire::Mac accept_mac(const crypto::SecretBytes& k_int, ByteView covered);
+wire::Mac link_confirm_mac(const crypto::SecretBytes& k_int, ByteView accept_as_sent, ByteView covered);
+// Constant-time comparison.
+bool mac_equal(const wire::Mac& a, const wire::Mac& b);
+
 // One party's Authentication_Info checked: its certificate against the trust store (chain, validity,
 // CN == user_info_id, role) and then its signature over label || 0x00 || covered. `who` prefixes the
 // certificate check names in errors ("source" -> "source_certificate_chain"). Every failure is cause #6.

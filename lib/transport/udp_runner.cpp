@@ -81,6 +81,7 @@ void UdpRunner::dispatch(protocol::Output out) {
   for (auto& send : out.send) {
     if (!socket_.is_open()) break;
     auto datagram = std::make_shared<Bytes>(std::move(send.datagram));
+    ++sends_in_flight_;
     socket_.async_send_to(asio::buffer(*datagram), to_asio(send.to),
                           [this, datagram, to = send.to](boost::system::error_code ec, std::size_t) {
                             if (ec && ec != asio::error::operation_aborted) {
@@ -88,9 +89,18 @@ void UdpRunner::dispatch(protocol::Output out) {
                                             .with("to", to.to_string())
                                             .with("reason", ec.message()));
                             }
+                            if (--sends_in_flight_ == 0 && on_sent_) std::exchange(on_sent_, nullptr)();
                           });
   }
   if (socket_.is_open()) arm_timer();
+}
+
+void UdpRunner::when_sent(std::function<void()> done) {
+  if (sends_in_flight_ == 0) {
+    done();
+    return;
+  }
+  on_sent_ = std::move(done);
 }
 
 void UdpRunner::arm_timer() {

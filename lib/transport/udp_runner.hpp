@@ -32,6 +32,8 @@ class UdpRunner {
   // Sends what a node produced, logs its events, and re-arms the timer.
   void dispatch(protocol::Output out);
   void set_event_hook(EventHook hook) { hook_ = std::move(hook); }
+  // Runs `done` once every datagram handed to dispatch() so far has left (at once when none is in flight).
+  void when_sent(std::function<void()> done);
   Endpoint local_endpoint() const;
 
  private:
@@ -43,6 +45,8 @@ class UdpRunner {
   protocol::Node& node_;
   logging::EventLog& log_;
   EventHook hook_;
+  std::size_t sends_in_flight_ = 0;
+  std::function<void()> on_sent_;
   boost::asio::ip::udp::endpoint sender_;
   // Larger than any datagram the protocol allows, so that oversize input is seen and refused, not truncated.
   std::array<std::uint8_t, 65536> buffer_{};

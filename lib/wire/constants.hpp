@@ -24,6 +24,8 @@ inline constexpr std::uint8_t kIeiComprehensionNotRequired = 0x80;
 inline constexpr std::size_t kNonceSize = 16;
 inline constexpr std::size_t kDigestSize = 32;
 inline constexpr std::size_t kSignatureSize = 64;
+inline constexpr std::size_t kMacSize = 32;           // HMAC-SHA-256, key confirmation
+inline constexpr std::size_t kEphemeralKeySize = 65;  // P-256 uncompressed point, forward secrecy option
 
 // Bounds the project sets.
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
@@ -37,6 +39,8 @@ enum class MessageType : std::uint8_t {
   kDirectCommunicationRequest = 0x01,
   kDirectCommunicationAccept = 0x02,
   kDirectCommunicationReject = 0x03,
+  // Key confirmation from the source, modelled on PROSE DIRECT LINK SECURITY MODE COMPLETE.
+  kLinkConfirm = 0x0E,
 };
 
 // Information element identifiers (project-assigned; names follow the seed and TS 24.554 clause 10.3).
@@ -53,6 +57,9 @@ enum class Iei : std::uint8_t {
   kSignTarget = 0x0A,  // SIGN-Target UE, seed step 5
   kCause = 0x0B,       // TS 24.554 11.3.8 PC5 signalling protocol cause
   kRejectedBy = 0x0C,
+  kKeyConfirmationMac = 0x0D,
+  kSourceEphemeralKey = 0x0E,
+  kTargetEphemeralKey = 0x0F,
   kRelayUserInfoId = 0x20,
   kRelayCertificate = 0x21,
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2
@@ -64,10 +71,13 @@ inline constexpr std::size_t kIdIe = kIeHeaderSize + kUserInfoIdMaxSize;
 inline constexpr std::size_t kCertIe = kIeHeaderSize + kCertificateMaxSize;
 inline constexpr std::size_t kSigIe = kIeHeaderSize + kSignatureSize;
 inline constexpr std::size_t kRelayAuthInfoMax = kIdIe + kCertIe + kSigIe;
+inline constexpr std::size_t kEphemeralIe = kIeHeaderSize + kEphemeralKeySize;
 inline constexpr std::size_t kLargestRequest = kHeaderSize + 1 + 2 * kIdIe + (kIeHeaderSize + kLayer2IdSize) +
-                                               (kIeHeaderSize + kNonceSize) + kCertIe + kSigIe + kRelayAuthInfoMax;
+                                               (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe + kSigIe +
+                                               kRelayAuthInfoMax;
 inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + (kIeHeaderSize + kDigestSize) +
-                                              (kIeHeaderSize + kNonceSize) + kCertIe + kSigIe + kRelayAuthInfoMax;
+                                              (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe +
+                                              (kIeHeaderSize + kMacSize) + kSigIe + kRelayAuthInfoMax;
 static_assert(kLargestRequest <= kMaxDatagramSize, "a relayed request must fit one datagram");
 static_assert(kLargestAccept <= kMaxDatagramSize, "a relayed accept must fit one datagram");
 

@@ -10,7 +10,7 @@ namespace u2u::wire {
 namespace {
 
 // An IE as the schema expects it. Group 0 IEs are mandatory; group 1 is the relay's Authentication_Info,
-// present as a whole or not at all.
+// present as a whole or not at all; group 2 IEs are optional.
 struct IeSpec {
   Iei iei;
   std::uint16_t min_size;
@@ -25,17 +25,20 @@ constexpr auto kNonce = static_cast<std::uint16_t>(kNonceSize);
 constexpr auto kSig = static_cast<std::uint16_t>(kSignatureSize);
 constexpr auto kDig = static_cast<std::uint16_t>(kDigestSize);
 constexpr auto kL2 = static_cast<std::uint16_t>(kLayer2IdSize);
+constexpr auto kMac = static_cast<std::uint16_t>(kMacSize);
+constexpr auto kEph = static_cast<std::uint16_t>(kEphemeralKeySize);
 
 constexpr IeSpec kRequestSchema[] = {
-    {Iei::kSourceUserInfoId, kIdMin, kId, 0}, {Iei::kTargetUserInfoId, kIdMin, kId, 0},
-    {Iei::kTargetLayer2Id, kL2, kL2, 0},      {Iei::kNonce1, kNonce, kNonce, 0},
-    {Iei::kSourceCertificate, 1, kCert, 0},   {Iei::kSignSource, kSig, kSig, 0},
-    {Iei::kRelayUserInfoId, kIdMin, kId, 1},  {Iei::kRelayCertificate, 1, kCert, 1},
-    {Iei::kSign1Relay, kSig, kSig, 1},
+    {Iei::kSourceUserInfoId, kIdMin, kId, 0},  {Iei::kTargetUserInfoId, kIdMin, kId, 0},
+    {Iei::kTargetLayer2Id, kL2, kL2, 0},       {Iei::kNonce1, kNonce, kNonce, 0},
+    {Iei::kSourceEphemeralKey, kEph, kEph, 2}, {Iei::kSourceCertificate, 1, kCert, 0},
+    {Iei::kSignSource, kSig, kSig, 0},         {Iei::kRelayUserInfoId, kIdMin, kId, 1},
+    {Iei::kRelayCertificate, 1, kCert, 1},     {Iei::kSign1Relay, kSig, kSig, 1},
 };
 constexpr IeSpec kAcceptSchema[] = {
     {Iei::kTargetUserInfoId, kIdMin, kId, 0}, {Iei::kRequestDigest, kDig, kDig, 0},
-    {Iei::kNonce2, kNonce, kNonce, 0},        {Iei::kTargetCertificate, 1, kCert, 0},
+    {Iei::kNonce2, kNonce, kNonce, 0},        {Iei::kTargetEphemeralKey, kEph, kEph, 2},
+    {Iei::kTargetCertificate, 1, kCert, 0},   {Iei::kKeyConfirmationMac, kMac, kMac, 0},
     {Iei::kSignTarget, kSig, kSig, 0},        {Iei::kRelayUserInfoId, kIdMin, kId, 1},
     {Iei::kRelayCertificate, 1, kCert, 1},    {Iei::kSign2Relay, kSig, kSig, 1},
 };
@@ -44,8 +47,13 @@ constexpr IeSpec kRejectSchema[] = {
     {Iei::kCause, 1, 1, 0},
     {Iei::kRejectedBy, 1, 1, 0},
 };
+constexpr IeSpec kLinkConfirmSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kKeyConfirmationMac, kMac, kMac, 0},
+};
 
-constexpr std::size_t kMaxSchemaSize = std::size(kRequestSchema);
+constexpr std::size_t kMaxSchemaSize = std::size(kRequestSchema) > std::size(kAcceptSchema) ? std::size(kRequestSchema)
+                                                                                            : std::size(kAcceptSchema);
 
 struct FoundIe {
   ByteView value;
@@ -164,15 +172,16 @@ Status decode_request(Message& m) {
   r.target_user_info_id = std::move(target_id).value();
   r.target_layer2_id = layer2_id(f[2]);
   r.nonce_1 = fixed<kNonceSize>(f[3]);
-  r.source_certificate.assign(f[4].value.begin(), f[4].value.end());
-  r.sign_source = fixed<kSignatureSize>(f[5]);
-  auto relay = relay_info(type, f[6], f[7], f[8]);
+  if (f[4].present) r.source_ephemeral_key = fixed<kEphemeralKeySize>(f[4]);
+  r.source_certificate.assign(f[5].value.begin(), f[5].value.end());
+  r.sign_source = fixed<kSignatureSize>(f[6]);
+  auto relay = relay_info(type, f[7], f[8], f[9]);
   if (!relay) return relay.error();
   r.relay = std::move(relay).value();
-  if (auto s = nothing_after(type, r.relay ? f[8] : f[5], m.bytes.size()); !s) return s;
-  m.first_signature_offset = f[5].offset;
-  m.first_signature_end = f[5].end;
-  m.relay_signature_offset = r.relay ? f[8].offset : 0;
+  if (auto s = nothing_after(type, r.relay ? f[9] : f[6], m.bytes.size()); !s) return s;
+  m.first_signature_offset = f[6].offset;
+  m.first_signature_end = f[6].end;
+  m.relay_signature_offset = r.relay ? f[9].offset : 0;
   m.body = std::move(r);
   return {};
 }
@@ -187,15 +196,18 @@ Status decode_accept(Message& m) {
   a.target_user_info_id = std::move(target_id).value();
   a.request_digest = fixed<kDigestSize>(f[1]);
   a.nonce_2 = fixed<kNonceSize>(f[2]);
-  a.target_certificate.assign(f[3].value.begin(), f[3].value.end());
-  a.sign_target = fixed<kSignatureSize>(f[4]);
-  auto relay = relay_info(type, f[5], f[6], f[7]);
+  if (f[3].present) a.target_ephemeral_key = fixed<kEphemeralKeySize>(f[3]);
+  a.target_certificate.assign(f[4].value.begin(), f[4].value.end());
+  a.key_confirmation_mac = fixed<kMacSize>(f[5]);
+  a.sign_target = fixed<kSignatureSize>(f[6]);
+  auto relay = relay_info(type, f[7], f[8], f[9]);
   if (!relay) return relay.error();
   a.relay = std::move(relay).value();
-  if (auto s = nothing_after(type, a.relay ? f[7] : f[4], m.bytes.size()); !s) return s;
-  m.first_signature_offset = f[4].offset;
-  m.first_signature_end = f[4].end;
-  m.relay_signature_offset = a.relay ? f[7].offset : 0;
+  if (auto s = nothing_after(type, a.relay ? f[9] : f[6], m.bytes.size()); !s) return s;
+  m.mac_offset = f[5].offset;
+  m.first_signature_offset = f[6].offset;
+  m.first_signature_end = f[6].end;
+  m.relay_signature_offset = a.relay ? f[9].offset : 0;
   m.body = std::move(a);
   return {};
 }
@@ -213,6 +225,16 @@ Status decode_reject(Message& m) {
   }
   r.rejected_by = static_cast<RejectedBy>(by);
   m.body = r;
+  return {};
+}
+
+Status decode_link_confirm(Message& m) {
+  constexpr auto type = MessageType::kLinkConfirm;
+  std::array<FoundIe, kMaxSchemaSize> f{};
+  if (auto s = parse_ies(type, m.bytes, kLinkConfirmSchema, f); !s) return s;
+  if (auto s = nothing_after(type, f[1], m.bytes.size()); !s) return s;
+  m.mac_offset = f[1].offset;
+  m.body = LinkConfirm{fixed<kDigestSize>(f[0]), fixed<kMacSize>(f[1])};
   return {};
 }
 
@@ -241,6 +263,7 @@ std::string_view message_name(MessageType type) {
     case MessageType::kDirectCommunicationRequest: return "DIRECT COMMUNICATION REQUEST";
     case MessageType::kDirectCommunicationAccept: return "DIRECT COMMUNICATION ACCEPT";
     case MessageType::kDirectCommunicationReject: return "DIRECT COMMUNICATION REJECT";
+    case MessageType::kLinkConfirm: return "LINK CONFIRM";
   }
   return "unknown message";
 }
@@ -259,6 +282,9 @@ std::string_view iei_name(std::uint8_t iei) {
     case Iei::kSignTarget: return "SIGN-Target UE";
     case Iei::kCause: return "PC5 signalling protocol cause";
     case Iei::kRejectedBy: return "Rejected by";
+    case Iei::kKeyConfirmationMac: return "Key confirmation MAC";
+    case Iei::kSourceEphemeralKey: return "Source ephemeral public key";
+    case Iei::kTargetEphemeralKey: return "Target ephemeral public key";
     case Iei::kRelayUserInfoId: return "Relay User Info ID";
     case Iei::kRelayCertificate: return "Relay UE certificate";
     case Iei::kSign1Relay: return "SIGN1-relay";
@@ -281,6 +307,7 @@ Result<Message> decode_message(ByteView bytes) {
     case MessageType::kDirectCommunicationRequest: status = decode_request(m); break;
     case MessageType::kDirectCommunicationAccept: status = decode_accept(m); break;
     case MessageType::kDirectCommunicationReject: status = decode_reject(m); break;
+    case MessageType::kLinkConfirm: status = decode_link_confirm(m); break;
     default:
       return make_error(Cause::kProtocolErrorUnspecified, "decode", "unknown message type 0x" + to_hex(bytes.first(1)));
   }
@@ -317,6 +344,7 @@ Bytes encode_request_unsigned(const DirectCommunicationRequest& r) {
   put_ie(w, Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id));
   put_ie(w, Iei::kTargetLayer2Id, l2_octets(r.target_layer2_id));
   put_ie(w, Iei::kNonce1, r.nonce_1);
+  if (r.source_ephemeral_key) put_ie(w, Iei::kSourceEphemeralKey, *r.source_ephemeral_key);
   put_ie(w, Iei::kSourceCertificate, r.source_certificate);
   return w.take();
 }
@@ -327,7 +355,17 @@ Bytes encode_accept_unsigned(const DirectCommunicationAccept& a) {
   put_ie(w, Iei::kTargetUserInfoId, as_bytes(a.target_user_info_id));
   put_ie(w, Iei::kRequestDigest, a.request_digest);
   put_ie(w, Iei::kNonce2, a.nonce_2);
+  if (a.target_ephemeral_key) put_ie(w, Iei::kTargetEphemeralKey, *a.target_ephemeral_key);
   put_ie(w, Iei::kTargetCertificate, a.target_certificate);
+  return w.take();
+}
+
+void append_mac(Bytes& message, const Mac& mac) { put_ie(message, Iei::kKeyConfirmationMac, mac); }
+
+Bytes encode_link_confirm_unsigned(const Digest& request_digest) {
+  Writer w;
+  w.u8(static_cast<std::uint8_t>(MessageType::kLinkConfirm));
+  put_ie(w, Iei::kRequestDigest, request_digest);
   return w.take();
 }
 
@@ -362,6 +400,7 @@ Bytes encode(const Body& body) {
     }
     Bytes operator()(const DirectCommunicationAccept& a) const {
       Bytes m = encode_accept_unsigned(a);
+      append_mac(m, a.key_confirmation_mac);
       append_signature(m, Iei::kSignTarget, a.sign_target);
       if (a.relay) {
         append_relay_identity(m, a.relay->user_info_id, a.relay->certificate);
@@ -370,6 +409,11 @@ Bytes encode(const Body& body) {
       return m;
     }
     Bytes operator()(const DirectCommunicationReject& r) const { return encode_reject(r); }
+    Bytes operator()(const LinkConfirm& c) const {
+      Bytes m = encode_link_confirm_unsigned(c.request_digest);
+      append_mac(m, c.mac);
+      return m;
+    }
   };
   return std::visit(Visitor{}, body);
 }

@@ -16,6 +16,8 @@ using Layer2Id = std::uint32_t;
 using Nonce = std::array<std::uint8_t, kNonceSize>;
 using Digest = std::array<std::uint8_t, kDigestSize>;
 using Signature = std::array<std::uint8_t, kSignatureSize>;
+using Mac = std::array<std::uint8_t, kMacSize>;
+using EphemeralKey = std::array<std::uint8_t, kEphemeralKeySize>;
 
 // Authentication_Info of the relay UE (seed steps 3 and 7): User Info ID, certificate (carrying the
 // public key) and SIGN1-relay or SIGN2-relay.
@@ -32,6 +34,7 @@ struct DirectCommunicationRequest {
   std::string target_user_info_id;
   Layer2Id target_layer2_id = 0;
   Nonce nonce_1{};
+  std::optional<EphemeralKey> source_ephemeral_key;  // forward secrecy option
   Bytes source_certificate;
   Signature sign_source{};
   std::optional<RelayAuthInfo> relay;
@@ -43,7 +46,9 @@ struct DirectCommunicationAccept {
   std::string target_user_info_id;
   Digest request_digest{};
   Nonce nonce_2{};
+  std::optional<EphemeralKey> target_ephemeral_key;  // present when the request carried one
   Bytes target_certificate;
+  Mac key_confirmation_mac{};  // proves the target holds KD-sess (docs/protocol.md section 6)
   Signature sign_target{};
   std::optional<RelayAuthInfo> relay;
   bool operator==(const DirectCommunicationAccept&) const = default;
@@ -56,7 +61,15 @@ struct DirectCommunicationReject {
   bool operator==(const DirectCommunicationReject&) const = default;
 };
 
-using Body = std::variant<DirectCommunicationRequest, DirectCommunicationAccept, DirectCommunicationReject>;
+// The source's key confirmation, sent through the relay after step 8: the target establishes the link on it.
+struct LinkConfirm {
+  Digest request_digest{};
+  Mac mac{};
+  bool operator==(const LinkConfirm&) const = default;
+};
+
+using Body =
+    std::variant<DirectCommunicationRequest, DirectCommunicationAccept, DirectCommunicationReject, LinkConfirm>;
 
 // A decoded message together with its exact bytes, so that signatures are checked over what was received.
 struct Message {
@@ -67,11 +80,13 @@ struct Message {
   std::size_t first_signature_offset = 0;
   std::size_t first_signature_end = 0;
   std::size_t relay_signature_offset = 0;
+  std::size_t mac_offset = 0;  // where the key confirmation MAC IE starts (accept, link confirm)
 
   MessageType type() const;
   // The bytes a signature covers: everything in the message before its IE.
   ByteView covered_by_first_signature() const { return ByteView(bytes).first(first_signature_offset); }
   ByteView covered_by_relay_signature() const { return ByteView(bytes).first(relay_signature_offset); }
+  ByteView covered_by_mac() const { return ByteView(bytes).first(mac_offset); }
   // The message as its originator (source or target) sent it, before the relay appended anything.
   ByteView originator_part() const { return ByteView(bytes).first(first_signature_end); }
 };
@@ -95,6 +110,8 @@ Result<Datagram> decode_datagram(ByteView datagram);
 Bytes encode_request_unsigned(const DirectCommunicationRequest& request);
 Bytes encode_accept_unsigned(const DirectCommunicationAccept& accept);
 void append_signature(Bytes& message, Iei iei, const Signature& signature);
+void append_mac(Bytes& message, const Mac& mac);
+Bytes encode_link_confirm_unsigned(const Digest& request_digest);
 void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteView certificate);
 Bytes encode_reject(const DirectCommunicationReject& reject);
 // Whole messages (all parts present in the struct), for tests and tools.

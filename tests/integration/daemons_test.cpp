@@ -28,10 +28,10 @@ TEST(Daemons, LinkEstablishedAtBothEndsWithEqualKdIds) {
   EXPECT_EQ(at_source[0]["peer"], "target-ue");
   EXPECT_EQ(at_source[0]["relay"], "relay-ue");
   EXPECT_EQ((*at_target)["peer"], "source-ue");
-  // One event per seed step, each at the party that performs it.
+  // One event per seed step, each at the party that performs it, and step 9 (key confirmation) at all three.
   for (const auto& [role, steps] :
-       {std::pair{"source-ue", std::vector<int>{1, 8}}, std::pair{"relay-ue", std::vector<int>{2, 3, 6, 7}},
-        std::pair{"target-ue", std::vector<int>{4, 5}}}) {
+       {std::pair{"source-ue", std::vector<int>{1, 8, 9}}, std::pair{"relay-ue", std::vector<int>{2, 3, 6, 7, 9}},
+        std::pair{"target-ue", std::vector<int>{4, 5, 9}}}) {
     std::vector<int> seen;
     for (const auto& e : events(tb.log(role), "step")) seen.push_back(e["step"].get<int>());
     EXPECT_EQ(seen, steps) << role;

@@ -61,13 +61,24 @@ Testbed::Testbed(const TestPki& pki)
               pki.party("target-ue", crypto::Role::kUe, kTargetL2)) {}
 
 Testbed::Testbed(protocol::LocalParty s, protocol::LocalParty r, protocol::LocalParty t)
-    : source(source_config(std::move(s))), relay(relay_config(std::move(r))), target(target_config(std::move(t))) {
+    : Testbed(source_config(std::move(s)), relay_config(std::move(r)), target_config(std::move(t))) {}
+
+Testbed::Testbed(protocol::SourceConfig s, protocol::RelayConfig r, protocol::TargetConfig t)
+    : source(std::move(s)), relay(std::move(r)), target(std::move(t)) {
   net.attach(kSourceEndpoint, "source-ue", source);
   net.attach(kRelayEndpoint, "relay-ue", relay);
   net.attach(kTargetEndpoint, "target-ue", target);
 }
 
 void Testbed::run(const Now& now) { net.deliver(kSourceEndpoint, "source-ue", source.start(now), now); }
+
+void Testbed::fire_timers(const Now& at) {
+  net.deliver(kSourceEndpoint, "source-ue", source.on_timer(at), at);
+  net.deliver(kRelayEndpoint, "relay-ue", relay.on_timer(at), at);
+  net.deliver(kTargetEndpoint, "target-ue", target.on_timer(at), at);
+}
+
+Now later(const Now& now, std::chrono::milliseconds by) { return Now{now.mono + by, now.wall + by}; }
 
 std::string str(const protocol::Event& e, std::string_view key) {
   const auto* v = e.find(key);

@@ -53,6 +53,7 @@ class InMemoryNetwork {
 struct Testbed {
   explicit Testbed(const TestPki& pki);
   Testbed(protocol::LocalParty source, protocol::LocalParty relay, protocol::LocalParty target);
+  Testbed(protocol::SourceConfig source, protocol::RelayConfig relay, protocol::TargetConfig target);
 
   protocol::SourceUe source;
   protocol::RelayUe relay;
@@ -60,7 +61,12 @@ struct Testbed {
   InMemoryNetwork net;
 
   void run(const Now& now = test_now());  // source.start() and deliver everything
+  // Fires every node's timers as of `later` (e.g. past every timeout) and delivers what follows.
+  void fire_timers(const Now& later);
 };
+
+// `now` moved forward by `by`, on both clocks.
+Now later(const Now& now, std::chrono::milliseconds by);
 
 protocol::SourceConfig source_config(protocol::LocalParty self);
 protocol::RelayConfig relay_config(protocol::LocalParty self);

@@ -14,14 +14,15 @@ std::vector<std::int64_t> steps_of(const InMemoryNetwork& net, std::string_view 
   return steps;
 }
 
-TEST(Procedure, Steps1To8EstablishTheSameKdAtSourceAndTarget) {
+TEST(Procedure, Steps1To8AndKeyConfirmationEstablishTheSameKdAtSourceAndTarget) {
   TestPki pki;
   Testbed tb(pki);
   tb.run();
 
-  EXPECT_EQ(steps_of(tb.net, "source-ue"), (std::vector<std::int64_t>{1, 8}));
-  EXPECT_EQ(steps_of(tb.net, "relay-ue"), (std::vector<std::int64_t>{2, 3, 6, 7}));
-  EXPECT_EQ(steps_of(tb.net, "target-ue"), (std::vector<std::int64_t>{4, 5}));
+  // Steps 1-8 of the seed, then step 9: the source's LINK CONFIRM through the relay.
+  EXPECT_EQ(steps_of(tb.net, "source-ue"), (std::vector<std::int64_t>{1, 8, 9}));
+  EXPECT_EQ(steps_of(tb.net, "relay-ue"), (std::vector<std::int64_t>{2, 3, 6, 7, 9}));
+  EXPECT_EQ(steps_of(tb.net, "target-ue"), (std::vector<std::int64_t>{4, 5, 9}));
 
   ASSERT_EQ(tb.source.state(), protocol::SourceUe::State::kEstablished);
   const auto* source_keys = tb.source.keys();

@@ -32,10 +32,10 @@ TEST_F(ProtocolVectors, TheProcedureCompletesWithTheRecordedSignatures) {
   EXPECT_TRUE(actual.keys_equal);
 }
 
-TEST_F(ProtocolVectors, EveryDatagramOfSteps1357IsByteExact) {
-  ASSERT_EQ(actual.datagrams.size(), 4u);
-  ASSERT_EQ(expected.datagrams.size(), 4u);
-  for (std::size_t i = 0; i < 4; ++i) {
+TEST_F(ProtocolVectors, EveryDatagramOfSteps1357And9IsByteExact) {
+  ASSERT_EQ(actual.datagrams.size(), 6u);
+  ASSERT_EQ(expected.datagrams.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(to_hex(actual.datagrams[i]), to_hex(expected.datagrams[i])) << "datagram " << i;
     EXPECT_LE(actual.datagrams[i].size(), wire::kMaxDatagramSize);
   }
@@ -69,6 +69,10 @@ TEST_F(ProtocolVectors, DigestEcdhKdKdSessAndTheirIdsMatch) {
   EXPECT_EQ(to_hex(actual.kd), to_hex(expected.kd));
   EXPECT_EQ(to_hex(actual.kd_sess_input), to_hex(expected.kd_sess_input));
   EXPECT_EQ(to_hex(actual.kd_sess), to_hex(expected.kd_sess));
+  EXPECT_EQ(to_hex(actual.k_int_input), to_hex(expected.k_int_input));
+  EXPECT_EQ(to_hex(actual.k_int), to_hex(expected.k_int));
+  EXPECT_EQ(to_hex(actual.fs_kd_sess_input), to_hex(expected.fs_kd_sess_input));
+  EXPECT_EQ(to_hex(actual.fs_kd_sess), to_hex(expected.fs_kd_sess));
   EXPECT_EQ(actual.kd_id, expected.kd_id);
   EXPECT_EQ(actual.kd_sess_id, expected.kd_sess_id);
   EXPECT_EQ(to_hex(actual.reject_datagram), to_hex(expected.reject_datagram));

@@ -102,7 +102,8 @@ Outputs run(const Inputs& in, const SignerFactory& signer_for) {
     if (!key || !cert) throw std::runtime_error("vector party " + p.role + " has a bad key or certificate");
     auto shared = std::make_shared<const crypto::PrivateKey>(std::move(key).value());
     keys.push_back(shared);
-    parties.push_back({p.user_info_id, p.layer2_id, std::move(cert).value(), shared, signer_for(p.role, shared), trust});
+    parties.push_back(
+        {p.user_info_id, p.layer2_id, std::move(cert).value(), shared, signer_for(p.role, shared), trust});
   }
   const auto fixed = [](const wire::Nonce& n) {
     return [n](std::span<std::uint8_t> out) { std::copy(n.begin(), n.begin() + out.size(), out.begin()); };
@@ -140,17 +141,28 @@ Outputs run(const Inputs& in, const SignerFactory& signer_for) {
   auto z = keys[0]->ecdh(keys[2]->public_key());
   if (!z) throw std::runtime_error("vector ECDH failed");
   out.ecdh_secret.assign(z->reveal().begin(), z->reveal().end());
-  out.kd_input = crypto::kdf_input(protocol::kFcKd, {as_bytes(in.parties[0].user_info_id),
-                                                     as_bytes(in.parties[2].user_info_id)});
+  out.kd_input =
+      crypto::kdf_input(protocol::kFcKd, {as_bytes(in.parties[0].user_info_id), as_bytes(in.parties[2].user_info_id)});
   const auto kd = protocol::derive_kd(*z, in.parties[0].user_info_id, in.parties[2].user_info_id);
   out.kd.assign(kd.reveal().begin(), kd.reveal().end());
   out.kd_sess_input = crypto::kdf_input(protocol::kFcKdSess, {in.nonce_1, in.nonce_2});
   const auto kd_sess = protocol::derive_kd_sess(kd, in.nonce_1, in.nonce_2);
   out.kd_sess.assign(kd_sess.reveal().begin(), kd_sess.reveal().end());
+  const std::uint8_t k_int_params[] = {protocol::kAlgorithmTypeIntegrity, protocol::kAlgorithmIdHmacSha256};
+  out.k_int_input = crypto::kdf_input(protocol::kFcNrpKeys, {ByteView(k_int_params, 1), ByteView(k_int_params + 1, 1)});
+  const auto k_int = protocol::derive_k_int(kd_sess);
+  out.k_int.assign(k_int.reveal().begin(), k_int.reveal().end());
+  crypto::SecretBytes fs_secret(32);
+  for (std::size_t i = 0; i < 32; ++i) fs_secret.writable()[i] = static_cast<std::uint8_t>(0xa0 + i);
+  out.fs_ephemeral_secret.assign(fs_secret.reveal().begin(), fs_secret.reveal().end());
+  out.fs_kd_sess_input = crypto::kdf_input(protocol::kFcKdSess, {in.nonce_1, in.nonce_2, fs_secret.reveal()});
+  const auto fs_kd_sess = protocol::derive_kd_sess(kd, in.nonce_1, in.nonce_2, &fs_secret);
+  out.fs_kd_sess.assign(fs_kd_sess.reveal().begin(), fs_kd_sess.reveal().end());
   out.kd_id = protocol::key_id(kd, protocol::kFcKdId);
   out.kd_sess_id = protocol::key_id(kd_sess, protocol::kFcKdSessId);
   out.keys_equal = source.keys() != nullptr && target_keys != nullptr && source.keys()->kd == kd &&
-                   target_keys->kd == kd && source.keys()->kd_sess == kd_sess && target_keys->kd_sess == kd_sess;
+                   target_keys->kd == kd && source.keys()->kd_sess == kd_sess && target_keys->kd_sess == kd_sess &&
+                   source.keys()->k_int == k_int && target_keys->k_int == k_int;
   return out;
 }
 
@@ -183,11 +195,10 @@ Json to_json(const Inputs& in, const Outputs& out) {
                                {"signed_input", to_hex(s.signed_input)},
                                {"signature", to_hex(s.signature)}});
   }
-  const char* steps[][3] = {{"1", "source-ue", "relay-ue"},
-                            {"3", "relay-ue", "target-ue"},
-                            {"5", "target-ue", "relay-ue"},
-                            {"7", "relay-ue", "source-ue"}};
-  for (std::size_t i = 0; i < out.datagrams.size(); ++i) {
+  const char* steps[][3] = {{"1", "source-ue", "relay-ue"}, {"3", "relay-ue", "target-ue"},
+                            {"5", "target-ue", "relay-ue"}, {"7", "relay-ue", "source-ue"},
+                            {"9", "source-ue", "relay-ue"}, {"9", "relay-ue", "target-ue"}};
+  for (std::size_t i = 0; i < out.datagrams.size() && i < std::size(steps); ++i) {
     j["datagrams"].push_back({{"step", std::stoi(steps[i][0])},
                               {"from", steps[i][1]},
                               {"to", steps[i][2]},
@@ -202,8 +213,13 @@ Json to_json(const Inputs& in, const Outputs& out) {
   j["kd"] = to_hex(out.kd);
   j["kd_sess_kdf_input_s"] = to_hex(out.kd_sess_input);
   j["kd_sess"] = to_hex(out.kd_sess);
+  j["k_int_kdf_input_s"] = to_hex(out.k_int_input);
+  j["k_int"] = to_hex(out.k_int);
   j["kd_id"] = out.kd_id;
   j["kd_sess_id"] = out.kd_sess_id;
+  j["forward_secrecy"] = {{"ephemeral_secret", to_hex(out.fs_ephemeral_secret)},
+                          {"kd_sess_kdf_input_s", to_hex(out.fs_kd_sess_input)},
+                          {"kd_sess", to_hex(out.fs_kd_sess)}};
   return j;
 }
 
@@ -236,8 +252,13 @@ Outputs outputs_from_json(const Json& j) {
   out.kd = hex_bytes(j.at("kd"));
   out.kd_sess_input = hex_bytes(j.at("kd_sess_kdf_input_s"));
   out.kd_sess = hex_bytes(j.at("kd_sess"));
+  out.k_int_input = hex_bytes(j.at("k_int_kdf_input_s"));
+  out.k_int = hex_bytes(j.at("k_int"));
   out.kd_id = j.at("kd_id").get<std::string>();
   out.kd_sess_id = j.at("kd_sess_id").get<std::string>();
+  out.fs_ephemeral_secret = hex_bytes(j.at("forward_secrecy").at("ephemeral_secret"));
+  out.fs_kd_sess_input = hex_bytes(j.at("forward_secrecy").at("kd_sess_kdf_input_s"));
+  out.fs_kd_sess = hex_bytes(j.at("forward_secrecy").at("kd_sess"));
   return out;
 }
 

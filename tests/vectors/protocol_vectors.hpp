@@ -42,11 +42,13 @@ struct SignatureRecord {
 };
 
 struct Outputs {
-  std::vector<Bytes> datagrams;  // steps 1, 3, 5, 7 in order
+  std::vector<Bytes> datagrams;  // steps 1, 3, 5, 7, 9 (source to relay), 9 (relay to target) in order
   std::vector<SignatureRecord> signatures;
   wire::Digest request_digest{};
   Bytes ecdh_secret;
-  Bytes kd_input, kd, kd_sess_input, kd_sess;
+  Bytes kd_input, kd, kd_sess_input, kd_sess, k_int_input, k_int;
+  // The forward secrecy option's KD-sess for a fixed ephemeral ECDH secret (bytes 0xa0..0xbf).
+  Bytes fs_ephemeral_secret, fs_kd_sess_input, fs_kd_sess;
   std::string kd_id, kd_sess_id, session;
   Bytes reject_datagram;  // the relay's REJECT #6 of this request, had SIGN-Source UE failed
   bool source_established = false;

@@ -17,15 +17,21 @@ constexpr std::array<std::string_view, 3> kRateLimited = {"datagram_dropped", "c
 constexpr double kPerSecond = 20.0;
 constexpr double kBurst = 50.0;
 
+// ISO 8601 UTC with microseconds: steps on one host are often less than a millisecond apart.
 std::string timestamp(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(us % 1000000));
   return buf;
+}
+
+// The envelope every line starts with; an event field of the same name is written with a "field_" prefix.
+bool is_envelope_key(const std::string& key) {
+  return key == "time" || key == "level" || key == "role" || key == "event";
 }
 
 bool needs_quotes(const std::string& s) {
@@ -103,10 +109,11 @@ std::string render_json(const protocol::Event& event, std::string_view role, std
   j["role"] = role;
   j["event"] = event.name;
   for (const auto& f : event.fields) {
+    const std::string key = is_envelope_key(f.key) ? "field_" + f.key : f.key;
     if (const auto* n = std::get_if<std::int64_t>(&f.value)) {
-      j[f.key] = *n;
+      j[key] = *n;
     } else {
-      j[f.key] = std::get<std::string>(f.value);
+      j[key] = std::get<std::string>(f.value);
     }
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,6 +1,7 @@
 #include "protocol/node.hpp"
 
 #include "crypto/hash.hpp"
+#include "protocol/constants.hpp"
 
 namespace u2u::protocol {
 
@@ -17,6 +18,10 @@ Event dropped_event(std::string_view reason, const Endpoint& from) {
   return event(Level::kDebug, "datagram_dropped").with("from", from.to_string()).with("reason", std::string(reason));
 }
 
+Event dropped_event(std::string_view reason, const Endpoint& from, const wire::Digest& request_digest) {
+  return dropped_event(reason, from).with("session", to_hex(ByteView(request_digest).first(kSessionIdSize)));
+}
+
 Event check_failed_event(int step, std::string_view session, const Error& error) {
   return event(Level::kWarn, "check_failed")
       .with("step", step)
@@ -25,6 +30,22 @@ Event check_failed_event(int step, std::string_view session, const Error& error)
       .with("cause", static_cast<std::int64_t>(error.cause))
       .with("cause_name", std::string(cause_name(error.cause)))
       .with("reason", error.reason);
+}
+
+void refuse(Output& out, int step, std::string_view session, const Error& error, Outbound reject,
+            std::string_view reject_to) {
+  out.events.push_back(check_failed_event(step, session, error).with("reject_to", std::string(reject_to)));
+  out.send.push_back(std::move(reject));
+}
+
+Event sent_event(int step, std::string_view session, std::string_view message, std::string_view to,
+                 std::string detail) {
+  return event(Level::kInfo, "step")
+      .with("step", step)
+      .with("session", std::string(session))
+      .with("message", std::string(message))
+      .with("to", std::string(to))
+      .with("detail", std::move(detail));
 }
 
 }  // namespace u2u::protocol

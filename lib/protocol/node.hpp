@@ -52,6 +52,13 @@ class Node {
 
 // Events every role emits the same way.
 Event dropped_event(std::string_view reason, const Endpoint& from);
+// The same for a message that names a request (by its digest), so that the drop shows in that session's ladder.
+Event dropped_event(std::string_view reason, const Endpoint& from, const wire::Digest& request_digest);
 Event check_failed_event(int step, std::string_view session, const Error& error);
+// A refusal answered with a reject: check_failed (with `reject_to`, the role the reject goes to) and the reject.
+void refuse(Output& out, int step, std::string_view session, const Error& error, Outbound reject,
+            std::string_view reject_to);
+// A step that sends a message: its event names the message and the role it goes to.
+Event sent_event(int step, std::string_view session, std::string_view message, std::string_view to, std::string detail);
 
 }  // namespace u2u::protocol

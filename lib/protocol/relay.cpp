@@ -47,14 +47,14 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   const wire::Digest digest = request_digest(message);
   const std::string session = session_id(digest);
   if (request.relay) {
-    out.events.push_back(dropped_event("request already countersigned by a relay", from));
+    out.events.push_back(dropped_event("request already countersigned by a relay", from, digest));
     return out;
   }
   // A retransmission: forward again what was forwarded, without new state or a new signature.
   if (auto it = pending_.find(digest); it != pending_.end()) {
     const Pending& p = it->second;
     if (from != p.source_endpoint) {
-      out.events.push_back(dropped_event("copy of a pending request from another address", from));
+      out.events.push_back(dropped_event("copy of a pending request from another address", from, digest));
       return out;
     }
     const bool answered = !p.forwarded_accept.empty();
@@ -71,23 +71,20 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     const Error e = make_error(Cause::kDirectCommunicationNotAllowed, "unknown_target",
                                "this relay does not reach \"" + request.target_user_info_id + "\" at Layer-2 ID " +
                                    std::to_string(request.target_layer2_id));
-    out.events.push_back(check_failed_event(2, session, e));
-    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
   // A request seen before that is not a retransmission of a pending one: refused before any signature work.
   if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
     const Error e = make_error(Cause::kAuthenticationFailure, "replay",
                                "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
-    out.events.push_back(check_failed_event(2, session, e));
-    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
   if (pending_.size() >= config_.max_pending) {
     const Error e = make_error(Cause::kLackOfResources, "pending_table_full",
                                "pending table holds " + std::to_string(pending_.size()) + " requests");
-    out.events.push_back(check_failed_event(2, session, e));
-    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
   // Seed step 2: verify SIGN-Source UE with the source UE's certified public key.
@@ -95,8 +92,7 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
       authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
                    kSignSource, message.covered_by_first_signature(), request.sign_source, now.wall, "source");
   if (!source) {
-    out.events.push_back(check_failed_event(2, session, source.error()));
-    out.send.push_back(reject(from, datagram.source, digest, source.error().cause));
+    refuse(out, 2, session, source.error(), reject(from, datagram.source, digest, source.error().cause), "source-ue");
     return out;
   }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
@@ -125,10 +121,8 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   p.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
   p.expiry = now.mono + config_.pending_timeout;
   out.send.push_back({target->endpoint, p.forwarded_request});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 3)
-                           .with("session", session)
-                           .with("detail", "DIRECT COMMUNICATION REQUEST with both Authentication_Info sent to target")
+  out.events.push_back(sent_event(3, session, "DIRECT COMMUNICATION REQUEST", "target-ue",
+                                  "with the source's and the relay's Authentication_Info")
                            .with("peer", target->user_info_id));
   pending_.emplace(digest, std::move(p));
   expiry_order_.emplace_back(now.mono + config_.pending_timeout, digest);
@@ -141,13 +135,13 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   auto it = pending_.find(accept.request_digest);
   if (accept.relay || it == pending_.end()) {
-    out.events.push_back(dropped_event("accept matches no pending request", from));
+    out.events.push_back(dropped_event("accept matches no pending request", from, accept.request_digest));
     return out;
   }
   Pending& p = it->second;
   const RelayTarget& target = config_.targets[p.target];
   if (from != target.endpoint || datagram.source != target.layer2_id) {
-    out.events.push_back(dropped_event("accept not from the target the request went to", from));
+    out.events.push_back(dropped_event("accept not from the target the request went to", from, accept.request_digest));
     return out;
   }
   if (!p.forwarded_accept.empty()) {
@@ -168,8 +162,8 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
     if (!peer) verified = peer.error();
   }
   if (!verified) {
-    out.events.push_back(check_failed_event(6, p.session, verified.error()));
-    out.send.push_back(reject(p.source_endpoint, p.source_layer2_id, accept.request_digest, verified.error().cause));
+    refuse(out, 6, p.session, verified.error(),
+           reject(p.source_endpoint, p.source_layer2_id, accept.request_digest, verified.error().cause), "source-ue");
     pending_.erase(it);
     return out;
   }
@@ -189,10 +183,8 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
   // Seed step 7: forward to the source UE.
   p.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, p.source_layer2_id, forwarded);
   out.send.push_back({p.source_endpoint, p.forwarded_accept});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 7)
-                           .with("session", p.session)
-                           .with("detail", "DIRECT COMMUNICATION ACCEPT with both Authentication_Info sent to source")
+  out.events.push_back(sent_event(7, p.session, "DIRECT COMMUNICATION ACCEPT", "source-ue",
+                                  "with the target's and the relay's Authentication_Info")
                            .with("peer", p.source_user_info_id));
   return out;
 }
@@ -202,7 +194,7 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
   auto it = pending_.find(rej.request_digest);
   if (it == pending_.end()) {
-    out.events.push_back(dropped_event("reject matches no pending request", from));
+    out.events.push_back(dropped_event("reject matches no pending request", from, rej.request_digest));
     return out;
   }
   const Pending& p = it->second;
@@ -210,7 +202,7 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
   const bool from_source = from == p.source_endpoint && datagram.source == p.source_layer2_id;
   if (!from_target && !from_source) {
-    out.events.push_back(dropped_event("reject from neither end of the pending request", from));
+    out.events.push_back(dropped_event("reject from neither end of the pending request", from, rej.request_digest));
     return out;
   }
   // Pass the reject on along the path, readdressed for the next hop.
@@ -234,17 +226,16 @@ Output RelayUe::on_link_confirm(const Endpoint& from, const wire::Datagram& data
   auto it = pending_.find(confirm.request_digest);
   if (it == pending_.end() || it->second.forwarded_accept.empty() || from != it->second.source_endpoint ||
       datagram.source != it->second.source_layer2_id) {
-    out.events.push_back(dropped_event("link confirm matches no answered request from this source", from));
+    out.events.push_back(
+        dropped_event("link confirm matches no answered request from this source", from, confirm.request_digest));
     return out;
   }
   // Step 9: the relay cannot check the MAC (it holds no key); the target does.
   const RelayTarget& target = config_.targets[it->second.target];
   out.send.push_back(
       {target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 9)
-                           .with("session", it->second.session)
-                           .with("detail", "LINK CONFIRM forwarded to target"));
+  out.events.push_back(
+      sent_event(9, it->second.session, "LINK CONFIRM", "target-ue", "forwarded unchanged: the relay cannot check it"));
   return out;
 }
 

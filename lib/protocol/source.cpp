@@ -45,10 +45,8 @@ Output SourceUe::start(const Now& now) {
   pending.ephemeral = std::move(ephemeral);
   out.send.push_back(
       {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 1)
-                           .with("session", pending.session)
-                           .with("detail", "DIRECT COMMUNICATION REQUEST with Authentication_Info sent to relay")
+  out.events.push_back(sent_event(1, pending.session, "DIRECT COMMUNICATION REQUEST", "relay-ue",
+                                  "with the source UE's Authentication_Info")
                            .with("peer", config_.target_user_info_id)
                            .with("relay", config_.relay_user_info_id));
   pending_ = std::move(pending);
@@ -76,14 +74,14 @@ Output SourceUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
   const wire::Message& message = datagram->message;
   if (const auto* reject = std::get_if<wire::DirectCommunicationReject>(&message.body)) {
     if (reject->request_digest != pending_->digest) {
-      out.events.push_back(dropped_event("reject for another request", from));
+      out.events.push_back(dropped_event("reject for another request", from, reject->request_digest));
       return out;
     }
     return on_reject(*reject);
   }
   if (const auto* accept = std::get_if<wire::DirectCommunicationAccept>(&message.body)) {
     if (accept->request_digest != pending_->digest) {
-      out.events.push_back(dropped_event("accept for another request", from));
+      out.events.push_back(dropped_event("accept for another request", from, accept->request_digest));
       return out;
     }
     return on_accept(message, now);
@@ -153,9 +151,8 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   auto keys = verify_accept(message, now);
   pending_->ephemeral.reset();  // used or not, never again
   if (!keys) {
-    out.events.push_back(check_failed_event(8, pending_->session, keys.error()));
     // Back along the path, so that the target drops the session it answered.
-    out.send.push_back(reject_to_relay(keys.error().cause));
+    refuse(out, 8, pending_->session, keys.error(), reject_to_relay(keys.error().cause), "relay-ue");
     out.merge(fail(keys.error()));
     return out;
   }
@@ -169,10 +166,8 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   wire::append_mac(confirm, link_confirm_mac(keys->k_int, message.originator_part(), confirm));
   out.send.push_back(
       {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, confirm)});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 9)
-                           .with("session", pending_->session)
-                           .with("detail", "LINK CONFIRM with the source's key confirmation sent to relay"));
+  out.events.push_back(
+      sent_event(9, pending_->session, "LINK CONFIRM", "relay-ue", "with the source's key confirmation"));
   out.events.push_back(event(Level::kInfo, "link_established")
                            .with("user_info_id", config_.self.user_info_id)
                            .with("peer", accept.target_user_info_id)

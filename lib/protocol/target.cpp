@@ -86,21 +86,18 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
     const Error e = make_error(Cause::kAuthenticationFailure, "replay",
                                "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
-    out.events.push_back(check_failed_event(4, session, e));
-    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
     return out;
   }
   if (sessions_.size() >= config_.max_sessions) {
     const Error e = make_error(Cause::kLackOfResources, "session_table_full",
                                "session table holds " + std::to_string(sessions_.size()) + " entries");
-    out.events.push_back(check_failed_event(4, session, e));
-    out.send.push_back(reject(from, datagram.source, digest, e.cause));
+    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
     return out;
   }
   auto source = verify_request(message, now);
   if (!source) {
-    out.events.push_back(check_failed_event(4, session, source.error()));
-    out.send.push_back(reject(from, datagram.source, digest, source.error().cause));
+    refuse(out, 4, session, source.error(), reject(from, datagram.source, digest, source.error().cause), "relay-ue");
     return out;
   }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
@@ -136,8 +133,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
                                ephemeral_secret ? &*ephemeral_secret : nullptr);
   }
   if (!keys) {
-    out.events.push_back(check_failed_event(4, session, keys.error()));
-    out.send.push_back(reject(from, datagram.source, digest, keys.error().cause));
+    refuse(out, 4, session, keys.error(), reject(from, datagram.source, digest, keys.error().cause), "relay-ue");
     return out;
   }
   out.events.push_back(event(Level::kInfo, "step")
@@ -167,10 +163,8 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   s.started = now.mono;
   s.expiry = now.mono + config_.session_timeout;
   out.send.push_back({from, s.accept_datagram});
-  out.events.push_back(event(Level::kInfo, "step")
-                           .with("step", 5)
-                           .with("session", session)
-                           .with("detail", "DIRECT COMMUNICATION ACCEPT with Authentication_Info sent to relay"));
+  out.events.push_back(sent_event(5, session, "DIRECT COMMUNICATION ACCEPT", "relay-ue",
+                                  "with the target UE's Authentication_Info and key confirmation"));
   sessions_.emplace(digest, std::move(s));
   expiry_order_.emplace_back(now.mono + config_.session_timeout, digest);
   return out;
@@ -181,7 +175,7 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
   const auto& confirm = std::get<wire::LinkConfirm>(datagram.message.body);
   auto it = sessions_.find(confirm.request_digest);
   if (it == sessions_.end() || from != it->second.relay_endpoint) {
-    out.events.push_back(dropped_event("link confirm matches no answered request", from));
+    out.events.push_back(dropped_event("link confirm matches no answered request", from, confirm.request_digest));
     return out;
   }
   Session& s = it->second;
@@ -221,7 +215,7 @@ Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram)
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
   auto it = sessions_.find(rej.request_digest);
   if (it == sessions_.end() || from != it->second.relay_endpoint || it->second.confirmed) {
-    out.events.push_back(dropped_event("reject matches no unconfirmed session", from));
+    out.events.push_back(dropped_event("reject matches no unconfirmed session", from, rej.request_digest));
     return out;
   }
   out.events.push_back(link_failed(

@@ -30,12 +30,23 @@ int main(int argc, char** argv) {
                                                 .targets = std::move(targets),
                                                 .max_pending = file.max_pending,
                                                 .pending_timeout = file.pending_timeout,
+                                                .max_links = file.max_links,
+                                                .link_timeout = file.link_timeout,
                                                 .replay_window = file.replay_window,
-                                                .replay_cache_size = file.replay_cache_size});
+                                                .replay_cache_size = file.replay_cache_size,
+                                                .rate_limit_per_second = file.rate_limit_per_second,
+                                                .rate_limit_burst = file.rate_limit_burst});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(relay, listen); !s) return daemon::config_error(kSpec, s.error());
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending)));
+  service.on_reload([&]() -> Status {
+    std::vector<std::string> reload_warnings;
+    auto party = config::load_party(file.common, crypto::Role::kRelay, Now::read().wall, reload_warnings);
+    if (!party) return party.error();
+    relay.reload(std::move(party).value());
+    return {};
+  });
   return service.run();
 }

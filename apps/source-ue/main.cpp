@@ -12,6 +12,21 @@ const daemon::FlagSpec kSpec{"source-ue",
 
 }  // namespace
 
+// The source's configuration for the protocol core.
+protocol::SourceConfig source_config(protocol::LocalParty self, const config::SourceFile& file, const Endpoint& relay) {
+  return protocol::SourceConfig{
+      .self = std::move(self),
+      .relay_user_info_id = file.relay_user_info_id,
+      .relay_layer2_id = file.relay_layer2_id,
+      .relay_endpoint = relay,
+      .target_user_info_id = file.target_user_info_id,
+      .target_layer2_id = file.target_layer2_id,
+      .t5080 = {file.t5080, file.max_tries, 2, protocol::kJitterPercent, file.t5080_max},
+      .keepalive_interval = file.keepalive_interval,
+      .t5085 = {file.keepalive_timeout, file.keepalive_max_tries, 1, protocol::kJitterPercent},
+      .forward_secrecy = file.forward_secrecy};
+}
+
 int main(int argc, char** argv) {
   auto prepared = daemon::prepare(kSpec, argc, argv, &config::load_source, crypto::Role::kUe);
   if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
@@ -20,14 +35,7 @@ int main(int argc, char** argv) {
   if (!relay) return daemon::config_error(kSpec, relay.error());
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
-  protocol::SourceUe source(protocol::SourceConfig{.self = std::move(self),
-                                                   .relay_user_info_id = file.relay_user_info_id,
-                                                   .relay_layer2_id = file.relay_layer2_id,
-                                                   .relay_endpoint = *relay,
-                                                   .target_user_info_id = file.target_user_info_id,
-                                                   .target_layer2_id = file.target_layer2_id,
-                                                   .handshake_timeout = file.handshake_timeout,
-                                                   .forward_secrecy = file.forward_secrecy});
+  protocol::SourceUe source(source_config(std::move(self), file, *relay));
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(source, listen); !s) return daemon::config_error(kSpec, s.error());
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
@@ -37,23 +45,42 @@ int main(int argc, char** argv) {
                                 .with("mode", options.once ? "once" : "daemon")
                                 .with("forward_secrecy", file.forward_secrecy ? "on" : "off"));
 
-  // With --once the first result decides the exit code; otherwise a failed attempt is retried.
-  boost::asio::steady_timer retry(service.io());
+  // --once: a link up at both ends (the target acknowledged the LINK CONFIRM), released again, exits 0; any
+  // failure exits 1. Otherwise the link is kept: a failed handshake is tried again after retry_interval_ms, a
+  // lost link (keep-alive) at once; SIGTERM releases the link before the daemon stops.
   const bool once = options.once;
-  const Millis retry_interval = file.retry_interval;
+  bool stopping = false;
+  int result = daemon::kExitOk;
+  boost::asio::steady_timer retry(service.io());
+  const auto now = [] { return Now::read(); };
+  const auto release_and_stop = [&](int exit_code) {
+    result = exit_code;
+    stopping = true;
+    if (source.state() == protocol::SourceUe::State::kEstablished) {
+      service.runner().dispatch(source.release(now()));
+    } else {
+      service.stop(result);
+    }
+  };
   service.runner().set_event_hook([&](const protocol::Event& e) {
     service.record_keys(e, source.keys());
-    if (e.name == "link_established" && once) service.stop(daemon::kExitOk);
-    if (e.name != "link_failed") return;
-    if (once) {
-      service.stop(daemon::kExitFailure);
-      return;
-    }
-    retry.expires_after(retry_interval);
+    if (e.name == "link_confirmed" && once) return release_and_stop(daemon::kExitOk);
+    if (e.name == "link_released" && stopping) return service.stop(result);
+    if (e.name != "link_failed" && e.name != "link_lost") return;
+    if (once || stopping) return service.stop(stopping ? result : daemon::kExitFailure);
+    retry.expires_after(e.name == "link_lost" ? Millis(0) : file.retry_interval);
     retry.async_wait([&](boost::system::error_code ec) {
-      if (!ec) service.runner().dispatch(source.start(Now::read()));
+      if (!ec && !stopping) service.runner().dispatch(source.start(now()));
     });
   });
-  service.runner().dispatch(source.start(Now::read()));
+  service.on_shutdown([&] { release_and_stop(result); });
+  service.on_reload([&]() -> Status {
+    std::vector<std::string> reload_warnings;
+    auto party = config::load_party(file.common, crypto::Role::kUe, now().wall, reload_warnings);
+    if (!party) return party.error();
+    source.reload(std::move(party).value());
+    return {};
+  });
+  service.runner().dispatch(source.start(now()));
   return service.run();
 }

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
                                                    .max_sessions = file.max_sessions,
                                                    .require_forward_secrecy = file.forward_secrecy,
                                                    .replay_window = file.replay_window,
-                                                   .replay_cache_size = file.replay_cache_size});
+                                                   .replay_cache_size = file.replay_cache_size,
+                                                   .link_timeout = file.link_timeout});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
   service.runner().set_event_hook([&](const protocol::Event& e) {
@@ -36,5 +37,12 @@ int main(int argc, char** argv) {
   });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("forward_secrecy", file.forward_secrecy ? "required" : "offered"));
+  service.on_reload([&]() -> Status {
+    std::vector<std::string> reload_warnings;
+    auto party = config::load_party(file.common, crypto::Role::kUe, Now::read().wall, reload_warnings);
+    if (!party) return party.error();
+    target.reload(std::move(party).value());
+    return {};
+  });
   return service.run();
 }

@@ -255,8 +255,25 @@ Result<SourceFile> load_source(const std::string& path) {
     f.target_user_info_id = target.user_info_id("user_info_id");
     f.target_layer2_id = target.layer2_id("layer2_id");
     target.done();
-    f.handshake_timeout =
-        Millis(top.integer_or("handshake_timeout_ms", 100, 600000, protocol::kDefaultHandshakeTimeout.count()));
+    if (auto timers = top.optional_section("timers")) {
+      f.t5080 = Millis(timers->integer_or("t5080_ms", 10, 60000, protocol::kDefaultT5080.count()));
+      f.t5080_max = Millis(timers->integer_or("t5080_max_ms", 10, 600000, protocol::kDefaultT5080Max.count()));
+      f.max_tries = static_cast<unsigned>(timers->integer_or("max_tries", 1, 100, protocol::kDefaultMaxTries));
+      f.keepalive_interval = Millis(
+          timers->integer_or("keepalive_interval_ms", 100, 3600000, protocol::kDefaultKeepaliveInterval.count()));
+      f.keepalive_timeout =
+          Millis(timers->integer_or("keepalive_timeout_ms", 10, 60000, protocol::kDefaultKeepaliveTimeout.count()));
+      f.keepalive_max_tries =
+          static_cast<unsigned>(timers->integer_or("keepalive_max_tries", 1, 20, protocol::kDefaultKeepaliveMaxTries));
+      timers->done();
+    } else {
+      f.t5080 = protocol::kDefaultT5080;
+      f.t5080_max = protocol::kDefaultT5080Max;
+      f.max_tries = protocol::kDefaultMaxTries;
+      f.keepalive_interval = protocol::kDefaultKeepaliveInterval;
+      f.keepalive_timeout = protocol::kDefaultKeepaliveTimeout;
+      f.keepalive_max_tries = protocol::kDefaultKeepaliveMaxTries;
+    }
     f.retry_interval = Millis(top.integer_or("retry_interval_ms", 100, 3600000, 5000));
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);
@@ -283,6 +300,16 @@ Result<RelayFile> load_relay(const std::string& path) {
         top.integer_or("max_pending", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPending)));
     f.pending_timeout =
         Millis(top.integer_or("pending_timeout_ms", 100, 600000, protocol::kDefaultRelayPendingTimeout.count()));
+    f.max_links = static_cast<std::size_t>(
+        top.integer_or("max_links", 1, 10000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxLinks)));
+    f.link_timeout = Millis(top.integer_or("link_timeout_ms", 1000, 86400000, protocol::kDefaultLinkTimeout.count()));
+    f.rate_limit_per_second = protocol::kDefaultRateLimitPerSecond;
+    f.rate_limit_burst = protocol::kDefaultRateLimitBurst;
+    if (auto rate = top.optional_section("rate_limit")) {
+      f.rate_limit_per_second = static_cast<double>(rate->integer_or("per_second", 1, 1000000, 5));
+      f.rate_limit_burst = static_cast<double>(rate->integer_or("burst", 1, 1000000, 10));
+      rate->done();
+    }
     replay_settings(top, f.replay_window, f.replay_cache_size);
     if (!f.common.log.key_log_file.empty()) {
       throw ConfigError{"log.key_log_file",
@@ -300,6 +327,7 @@ Result<TargetFile> load_target(const std::string& path) {
         top.integer_or("max_sessions", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessions)));
     f.session_timeout =
         Millis(top.integer_or("session_timeout_ms", 100, 3600000, protocol::kDefaultTargetSessionTimeout.count()));
+    f.link_timeout = Millis(top.integer_or("link_timeout_ms", 1000, 86400000, protocol::kDefaultLinkTimeout.count()));
     replay_settings(top, f.replay_window, f.replay_cache_size);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);

@@ -51,7 +51,13 @@ struct SourceFile {
   Listen relay;
   std::string target_user_info_id;
   wire::Layer2Id target_layer2_id = 0;
-  Millis handshake_timeout{};
+  // timers: (TS 24.554 T5080, T5084, T5085; lib/protocol/timers.hpp)
+  Millis t5080{};
+  Millis t5080_max{};
+  unsigned max_tries = 0;
+  Millis keepalive_interval{};
+  Millis keepalive_timeout{};
+  unsigned keepalive_max_tries = 0;
   Millis retry_interval{};  // without --once: the wait before trying again after a failure
   bool forward_secrecy = false;
 };
@@ -67,6 +73,10 @@ struct RelayFile {
   std::vector<RelayTargetFile> targets;
   std::size_t max_pending = 0;
   Millis pending_timeout{};
+  std::size_t max_links = 0;
+  Millis link_timeout{};
+  double rate_limit_per_second = 0;
+  double rate_limit_burst = 0;
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
 };
@@ -76,6 +86,7 @@ struct TargetFile {
   std::size_t max_sessions = 0;
   Millis session_timeout{};
   bool forward_secrecy = false;  // required of every request
+  Millis link_timeout{};
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
 };

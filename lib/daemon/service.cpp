@@ -36,7 +36,7 @@ int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<s
 }
 
 Service::Service(const FlagSpec& spec, const Options& options, const config::Common& common)
-    : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM) {
+    : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM), hangup_(io_, SIGHUP) {
   const logging::Format format = options.log_format.value_or(common.log.format);
   log_ = std::make_unique<logging::EventLog>(spec.program, format, common.log.level);
 }
@@ -93,6 +93,7 @@ void Service::stop(int exit_code) {
       notify_systemd("STOPPING=1");
       if (runner_) runner_->stop();
       signals_.cancel();
+      hangup_.cancel();
       io_.stop();
     };
     if (runner_) {
@@ -103,12 +104,38 @@ void Service::stop(int exit_code) {
   });
 }
 
+void Service::wait_for_hangup() {
+  hangup_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (reload_) {
+      if (auto s = reload_(); s) {
+        log_->emit(protocol::event(protocol::Level::kInfo, "reloaded")
+                       .with("detail", "credentials and trust reloaded; established links kept"));
+      } else {
+        log_->emit(protocol::event(protocol::Level::kError, "reload_failed")
+                       .with("reason", s.error().reason)
+                       .with("detail", "the previous credentials stay in use"));
+      }
+    }
+    wait_for_hangup();
+  });
+}
+
 int Service::run() {
-  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+  std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec,
+                                                                                     int signal) {
     if (ec) return;
     log_->emit(protocol::event(protocol::Level::kInfo, "stopping").with("signal", static_cast<std::int64_t>(signal)));
+    if (shutdown_ && !shutting_down_) {
+      shutting_down_ = true;
+      shutdown_();
+      signals_.async_wait(on_signal);  // a second signal stops at once
+      return;
+    }
     stop(exit_code_);
-  });
+  };
+  signals_.async_wait(on_signal);
+  wait_for_hangup();
   runner_->start();
   io_.run();
   return exit_code_;

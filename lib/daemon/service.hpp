@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <functional>
 #include <memory>
 #include <variant>
 
@@ -66,16 +67,26 @@ class Service {
   // Logs "started" (and each credential warning) once the socket is bound and the credentials are loaded.
   void started(const std::vector<std::string>& warnings, protocol::Event details);
   void stop(int exit_code);
+  // SIGINT/SIGTERM: without a hook, stop at once; with one, the hook runs (and must call stop() in time); a
+  // second signal stops at once.
+  void on_shutdown(std::function<void()> hook) { shutdown_ = std::move(hook); }
+  // SIGHUP: the hook reloads credentials and trust; its error is logged and the old ones stay.
+  void on_reload(std::function<Status()> hook) { reload_ = std::move(hook); }
   // With log.key_log_file: appends the link's KD-sess to the key log (link_established events only).
   void record_keys(const protocol::Event& established, const protocol::SessionKeys* keys);
   // Runs until stop() or SIGINT/SIGTERM; returns the exit code.
   int run();
 
  private:
+  void wait_for_hangup();
   FlagSpec spec_;
   config::Common common_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set hangup_;
+  std::function<void()> shutdown_;
+  std::function<Status()> reload_;
+  bool shutting_down_ = false;
   std::unique_ptr<logging::EventLog> log_;
   std::unique_ptr<transport::UdpRunner> runner_;
   std::optional<logging::KeyLog> key_log_;

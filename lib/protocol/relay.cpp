@@ -5,7 +5,9 @@
 namespace u2u::protocol {
 
 RelayUe::RelayUe(RelayConfig config)
-    : config_(std::move(config)), replay_(config_.replay_window, config_.replay_cache_size) {}
+    : config_(std::move(config)),
+      replay_(config_.replay_window, config_.replay_cache_size),
+      rate_limit_(config_.rate_limit_per_second, config_.rate_limit_burst, kRateLimitSources) {}
 
 Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
@@ -18,12 +20,15 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
     out.events.push_back(dropped_event("destination Layer-2 ID is not this relay's", from));
     return out;
   }
-  switch (datagram->message.type()) {
+  const auto type = datagram->message.type();
+  if (wire::is_link_message(type)) return on_link_message(from, *datagram, now);
+  switch (type) {
     case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationAccept: return on_accept(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
-    case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram);
+    default: break;
   }
+  out.events.push_back(dropped_event("a relay takes no such message", from));
   return out;
 }
 
@@ -40,6 +45,12 @@ Outbound RelayUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const 
   return {to, wire::encode_datagram(config_.self.layer2_id, to_layer2_id, message)};
 }
 
+void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
+  if (it->second.stage == Route::Stage::kLinked) --linked_;
+  deadlines_.cancel(it->first);
+  routes_.erase(it);
+}
+
 Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
   Output out;
   const wire::Message& message = datagram.message;
@@ -51,21 +62,30 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     return out;
   }
   // A retransmission: forward again what was forwarded, without new state or a new signature.
-  if (auto it = pending_.find(digest); it != pending_.end()) {
-    const Pending& p = it->second;
-    if (from != p.source_endpoint) {
+  if (auto it = routes_.find(digest); it != routes_.end()) {
+    const Route& r = it->second;
+    if (r.stage == Route::Stage::kLinked) {
+      out.events.push_back(dropped_event("request of a handshake whose link is established", from, digest));
+      return out;
+    }
+    if (from != r.source_endpoint) {
       out.events.push_back(dropped_event("copy of a pending request from another address", from, digest));
       return out;
     }
-    const bool answered = !p.forwarded_accept.empty();
-    out.send.push_back(answered ? Outbound{p.source_endpoint, p.forwarded_accept}
-                                : Outbound{config_.targets[p.target].endpoint, p.forwarded_request});
+    const bool answered = !r.forwarded_accept.empty();
+    out.send.push_back(answered ? Outbound{r.source_endpoint, r.forwarded_accept}
+                                : Outbound{config_.targets[r.target].endpoint, r.forwarded_request});
     out.events.push_back(event(Level::kDebug, "retransmission")
                              .with("session", session)
                              .with("detail", answered ? "accept resent to source" : "request resent to target"));
     return out;
   }
-  // Cheap checks first: known target, room in the pending table. Then the signature.
+  // Cheap checks first, in order of cost: the rate of new requests from this address, a known target, the
+  // replay cache, room in the tables. Only then the certificate and the signature.
+  if (!rate_limit_.admit(from, now.mono)) {
+    out.events.push_back(dropped_event("over the rate limit of new requests for this address", from, digest));
+    return out;
+  }
   const RelayTarget* target = find_target(request.target_user_info_id);
   if (target == nullptr || target->layer2_id != request.target_layer2_id) {
     const Error e = make_error(Cause::kDirectCommunicationNotAllowed, "unknown_target",
@@ -81,9 +101,10 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
-  if (pending_.size() >= config_.max_pending) {
+  if (pending_count() >= config_.max_pending || linked_ >= config_.max_links) {
     const Error e = make_error(Cause::kLackOfResources, "pending_table_full",
-                               "pending table holds " + std::to_string(pending_.size()) + " requests");
+                               "the relay holds " + std::to_string(pending_count()) + " pending requests and " +
+                                   std::to_string(linked_) + " links");
     refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
@@ -112,20 +133,19 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   wire::append_signature(forwarded, wire::Iei::kSign1Relay, *signature);
 
   // Seed step 3: forward to the target UE.
-  Pending p;
-  p.source_endpoint = from;
-  p.source_layer2_id = datagram.source;
-  p.source_user_info_id = request.source_user_info_id;
-  p.target = static_cast<std::size_t>(target - config_.targets.data());
-  p.session = session;
-  p.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
-  p.expiry = now.mono + config_.pending_timeout;
-  out.send.push_back({target->endpoint, p.forwarded_request});
+  Route r;
+  r.source_endpoint = from;
+  r.source_layer2_id = datagram.source;
+  r.source_user_info_id = request.source_user_info_id;
+  r.target = static_cast<std::size_t>(target - config_.targets.data());
+  r.session = session;
+  r.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
+  out.send.push_back({target->endpoint, r.forwarded_request});
   out.events.push_back(sent_event(3, session, "DIRECT COMMUNICATION REQUEST", "target-ue",
                                   "with the source's and the relay's Authentication_Info")
                            .with("peer", target->user_info_id));
-  pending_.emplace(digest, std::move(p));
-  expiry_order_.emplace_back(now.mono + config_.pending_timeout, digest);
+  routes_.emplace(digest, std::move(r));
+  deadlines_.schedule(digest, now.mono + config_.pending_timeout);
   return out;
 }
 
@@ -133,20 +153,20 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
   Output out;
   const wire::Message& message = datagram.message;
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
-  auto it = pending_.find(accept.request_digest);
-  if (accept.relay || it == pending_.end()) {
+  auto it = routes_.find(accept.request_digest);
+  if (accept.relay || it == routes_.end() || it->second.stage == Route::Stage::kLinked) {
     out.events.push_back(dropped_event("accept matches no pending request", from, accept.request_digest));
     return out;
   }
-  Pending& p = it->second;
-  const RelayTarget& target = config_.targets[p.target];
+  Route& r = it->second;
+  const RelayTarget& target = config_.targets[r.target];
   if (from != target.endpoint || datagram.source != target.layer2_id) {
     out.events.push_back(dropped_event("accept not from the target the request went to", from, accept.request_digest));
     return out;
   }
-  if (!p.forwarded_accept.empty()) {
+  if (r.stage == Route::Stage::kAnswered) {
     // The target answers a retransmitted request with its cached accept: send ours again.
-    out.send.push_back({p.source_endpoint, p.forwarded_accept});
+    out.send.push_back({r.source_endpoint, r.forwarded_accept});
     return out;
   }
   // Seed step 6: verify SIGN-Target UE with the target UE's certified public key.
@@ -162,103 +182,139 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
     if (!peer) verified = peer.error();
   }
   if (!verified) {
-    refuse(out, 6, p.session, verified.error(),
-           reject(p.source_endpoint, p.source_layer2_id, accept.request_digest, verified.error().cause), "source-ue");
-    pending_.erase(it);
+    refuse(out, 6, r.session, verified.error(),
+           reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, verified.error().cause), "source-ue");
+    erase(it);
     return out;
   }
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 6)
-                           .with("session", p.session)
+                           .with("session", r.session)
                            .with("detail", "SIGN-Target UE verified; SIGN2-relay generated")
                            .with("peer", accept.target_user_info_id));
   Bytes forwarded(message.bytes.begin(), message.bytes.end());
   wire::append_relay_identity(forwarded, config_.self.user_info_id, config_.self.certificate.der());
   auto signature = sign_step(*config_.self.signer, kSign2Relay, forwarded);
   if (!signature) {
-    out.events.push_back(check_failed_event(6, p.session, signature.error()));
+    out.events.push_back(check_failed_event(6, r.session, signature.error()));
     return out;
   }
   wire::append_signature(forwarded, wire::Iei::kSign2Relay, *signature);
   // Seed step 7: forward to the source UE.
-  p.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, p.source_layer2_id, forwarded);
-  out.send.push_back({p.source_endpoint, p.forwarded_accept});
-  out.events.push_back(sent_event(7, p.session, "DIRECT COMMUNICATION ACCEPT", "source-ue",
+  r.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, forwarded);
+  r.stage = Route::Stage::kAnswered;
+  out.send.push_back({r.source_endpoint, r.forwarded_accept});
+  out.events.push_back(sent_event(7, r.session, "DIRECT COMMUNICATION ACCEPT", "source-ue",
                                   "with the target's and the relay's Authentication_Info")
-                           .with("peer", p.source_user_info_id));
+                           .with("peer", r.source_user_info_id));
+  deadlines_.schedule(it->first, now.mono + config_.pending_timeout);
   return out;
 }
 
 Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) {
   Output out;
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
-  auto it = pending_.find(rej.request_digest);
-  if (it == pending_.end()) {
+  auto it = routes_.find(rej.request_digest);
+  if (it == routes_.end() || it->second.stage == Route::Stage::kLinked) {
     out.events.push_back(dropped_event("reject matches no pending request", from, rej.request_digest));
     return out;
   }
-  const Pending& p = it->second;
-  const RelayTarget& target = config_.targets[p.target];
+  const Route& r = it->second;
+  const RelayTarget& target = config_.targets[r.target];
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
-  const bool from_source = from == p.source_endpoint && datagram.source == p.source_layer2_id;
+  const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
   if (!from_target && !from_source) {
     out.events.push_back(dropped_event("reject from neither end of the pending request", from, rej.request_digest));
     return out;
   }
   // Pass the reject on along the path, readdressed for the next hop.
   out.send.push_back(
-      from_target ? Outbound{p.source_endpoint,
-                             wire::encode_datagram(config_.self.layer2_id, p.source_layer2_id, datagram.message.bytes)}
+      from_target ? Outbound{r.source_endpoint,
+                             wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, datagram.message.bytes)}
                   : Outbound{target.endpoint,
                              wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)});
   out.events.push_back(event(Level::kInfo, "reject_forwarded")
-                           .with("session", p.session)
+                           .with("session", r.session)
                            .with("cause", static_cast<std::int64_t>(rej.cause))
                            .with("cause_name", std::string(cause_name(rej.cause)))
-                           .with("to", from_target ? "source" : "target"));
-  pending_.erase(it);
+                           .with("to", from_target ? "source-ue" : "target-ue"));
+  erase(it);
   return out;
 }
 
-Output RelayUe::on_link_confirm(const Endpoint& from, const wire::Datagram& datagram) {
+// Step 9 and every later link message: the relay holds no key to check them; it routes them by request digest
+// between the two ends of an answered request, readdressed, and keeps the route while the link lives.
+Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
   Output out;
-  const auto& confirm = std::get<wire::LinkConfirm>(datagram.message.body);
-  auto it = pending_.find(confirm.request_digest);
-  if (it == pending_.end() || it->second.forwarded_accept.empty() || from != it->second.source_endpoint ||
-      datagram.source != it->second.source_layer2_id) {
-    out.events.push_back(
-        dropped_event("link confirm matches no answered request from this source", from, confirm.request_digest));
+  const auto& m = std::get<wire::LinkMessage>(datagram.message.body);
+  auto it = routes_.find(m.request_digest);
+  if (it == routes_.end() || it->second.stage == Route::Stage::kRequested) {
+    out.events.push_back(dropped_event("link message matches no answered request", from, m.request_digest));
     return out;
   }
-  // Step 9: the relay cannot check the MAC (it holds no key); the target does.
-  const RelayTarget& target = config_.targets[it->second.target];
-  out.send.push_back(
-      {target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)});
-  out.events.push_back(
-      sent_event(9, it->second.session, "LINK CONFIRM", "target-ue", "forwarded unchanged: the relay cannot check it"));
+  Route& r = it->second;
+  const RelayTarget& target = config_.targets[r.target];
+  const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
+  const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
+  const bool source_sends = m.type == wire::MessageType::kLinkConfirm ||
+                            m.type == wire::MessageType::kKeepaliveRequest ||
+                            m.type == wire::MessageType::kReleaseRequest;
+  if (source_sends ? !from_source : !from_target) {
+    out.events.push_back(dropped_event("link message from the wrong end of the link", from, m.request_digest));
+    return out;
+  }
+  out.send.push_back(source_sends
+                         ? Outbound{target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id,
+                                                                           datagram.message.bytes)}
+                         : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
+                                                                             datagram.message.bytes)});
+  if (m.type == wire::MessageType::kLinkConfirm) {
+    out.events.push_back(
+        sent_event(9, r.session, "LINK CONFIRM", "target-ue", "forwarded unchanged: the relay cannot check it"));
+  }
+  if (m.type == wire::MessageType::kLinkConfirmAck && r.stage != Route::Stage::kLinked) {
+    r.stage = Route::Stage::kLinked;
+    ++linked_;
+    r.forwarded_request.clear();  // no retransmission of the handshake can follow a confirmed link
+    r.forwarded_accept.clear();
+    out.events.push_back(event(Level::kInfo, "link_relayed")
+                             .with("session", r.session)
+                             .with("source", r.source_user_info_id)
+                             .with("target", target.user_info_id));
+  }
+  if (m.type == wire::MessageType::kReleaseAccept) {
+    out.events.push_back(event(Level::kInfo, "link_released").with("session", r.session));
+    erase(it);
+    return out;
+  }
+  if (r.stage == Route::Stage::kLinked) deadlines_.schedule(it->first, now.mono + config_.link_timeout);
   return out;
 }
 
 Output RelayUe::on_timer(const Now& now) {
   Output out;
-  while (!expiry_order_.empty() && expiry_order_.front().first <= now.mono) {
-    const wire::Digest digest = expiry_order_.front().second;
-    expiry_order_.pop_front();
-    auto it = pending_.find(digest);
-    if (it == pending_.end() || it->second.expiry > now.mono) continue;
-    if (it->second.forwarded_accept.empty()) {
-      out.events.push_back(event(Level::kInfo, "pending_expired")
-                               .with("session", it->second.session)
-                               .with("detail", "no answer from the target"));
+  while (auto digest = deadlines_.pop_due(now.mono)) {
+    auto it = routes_.find(*digest);
+    if (it == routes_.end()) continue;
+    switch (it->second.stage) {
+      case Route::Stage::kRequested:
+        out.events.push_back(event(Level::kInfo, "pending_expired")
+                                 .with("session", it->second.session)
+                                 .with("detail", "no answer from the target"));
+        break;
+      case Route::Stage::kAnswered: break;  // the source never confirmed: the target reports it
+      case Route::Stage::kLinked:
+        out.events.push_back(event(Level::kWarn, "link_expired")
+                                 .with("session", it->second.session)
+                                 .with("reason", "nothing relayed on the link for " +
+                                                     std::to_string(config_.link_timeout.count()) + " ms"));
+        break;
     }
-    pending_.erase(it);
+    erase(it);
   }
   return out;
 }
 
-std::optional<MonoTime> RelayUe::next_deadline() const {
-  if (expiry_order_.empty()) return std::nullopt;
-  return expiry_order_.front().first;
-}
+std::optional<MonoTime> RelayUe::next_deadline() const { return deadlines_.next(); }
 
 }  // namespace u2u::protocol

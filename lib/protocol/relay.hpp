@@ -1,12 +1,13 @@
 #pragma once
-// The UE-to-UE relay (seed steps 2, 3, 6, 7): verifies before it forwards, countersigns what it forwards,
-// never forwards what failed, and answers a failed verification with DIRECT COMMUNICATION REJECT #6.
-#include <deque>
+// The UE-to-UE relay (seed steps 2, 3, 6, 7; step 9 and the link messages forwarded): verifies before it
+// forwards, countersigns what it forwards, never forwards what failed, and answers a failed verification with
+// DIRECT COMMUNICATION REJECT #6. It holds no key of the link: it routes the link messages by request digest.
 #include <map>
 
 #include "protocol/constants.hpp"
 #include "protocol/node.hpp"
 #include "protocol/replay_cache.hpp"
+#include "protocol/timers.hpp"
 
 namespace u2u::protocol {
 
@@ -19,10 +20,16 @@ struct RelayTarget {
 struct RelayConfig {
   LocalParty self;
   std::vector<RelayTarget> targets;  // the target UEs this relay reaches (discovery comes later)
+  // Requests forwarded and not yet linked. When full, new requests are refused with #5 before any signature
+  // check; entries are never evicted early (each holds a verified request), they expire.
   std::size_t max_pending = kDefaultRelayMaxPending;
   Millis pending_timeout = kDefaultRelayPendingTimeout;
+  std::size_t max_links = kDefaultRelayMaxLinks;  // confirmed links routed; beyond, new requests are refused (#5)
+  Millis link_timeout = kDefaultLinkTimeout;      // a link not heard from this long is forgotten
   Millis replay_window = kDefaultReplayWindow;
   std::size_t replay_cache_size = kDefaultReplayCacheSize;
+  double rate_limit_per_second = kDefaultRateLimitPerSecond;  // new requests per source address
+  double rate_limit_burst = kDefaultRateLimitBurst;
 };
 
 class RelayUe final : public Node {
@@ -33,12 +40,17 @@ class RelayUe final : public Node {
   Output on_timer(const Now& now) override;
   std::optional<MonoTime> next_deadline() const override;
 
-  std::size_t pending_count() const { return pending_.size(); }
+  std::size_t pending_count() const { return routes_.size() - linked_; }
+  std::size_t link_count() const { return linked_; }
   const RelayConfig& config() const { return config_; }
+  // SIGHUP: new credentials and trust for the next requests; routes and links are kept.
+  void reload(LocalParty self) { config_.self = std::move(self); }
 
  private:
-  // One request the relay forwarded: where its answer goes back to. Keyed by the request digest.
-  struct Pending {
+  // One handshake the relay forwarded, and then the link it made: where each end is. Keyed by request digest.
+  struct Route {
+    enum class Stage { kRequested, kAnswered, kLinked };
+    Stage stage = Stage::kRequested;
     Endpoint source_endpoint;
     wire::Layer2Id source_layer2_id = 0;
     std::string source_user_info_id;
@@ -46,20 +58,22 @@ class RelayUe final : public Node {
     std::string session;
     Bytes forwarded_request;  // the datagram sent to the target (step 3), resent for a retransmission
     Bytes forwarded_accept;   // the datagram sent to the source (step 7), once answered
-    MonoTime expiry{};
   };
 
   Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_accept(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
-  Output on_link_confirm(const Endpoint& from, const wire::Datagram& datagram);
+  Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   const RelayTarget* find_target(std::string_view user_info_id) const;
+  void erase(std::map<wire::Digest, Route>::iterator it);
 
   RelayConfig config_;
-  std::map<wire::Digest, Pending> pending_;
+  std::map<wire::Digest, Route> routes_;
+  std::size_t linked_ = 0;
+  DeadlineQueue<wire::Digest> deadlines_;
   ReplayCache replay_;
-  std::deque<std::pair<MonoTime, wire::Digest>> expiry_order_;  // all entries share one timeout: FIFO order
+  RateLimiter rate_limit_;
 };
 
 }  // namespace u2u::protocol

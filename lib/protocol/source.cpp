@@ -13,8 +13,17 @@ std::int64_t elapsed_ms(MonoTime from, MonoTime to) { return std::chrono::durati
 
 SourceUe::SourceUe(SourceConfig config, RandomSource random) : config_(std::move(config)), random_(std::move(random)) {}
 
+Event SourceUe::link_event(Level level, std::string name) const {
+  return event(level, std::move(name))
+      .with("user_info_id", config_.self.user_info_id)
+      .with("peer", config_.target_user_info_id)
+      .with("relay", config_.relay_user_info_id)
+      .with("session", link_ ? link_->session : (handshake_ ? handshake_->session : std::string()));
+}
+
 Output SourceUe::start(const Now& now) {
   Output out;
+  link_.reset();
   // Seed step 1: Authentication_Info of the source UE = User Info ID, certificate, SIGN-Source UE.
   wire::DirectCommunicationRequest request;
   request.source_user_info_id = config_.self.user_info_id;
@@ -36,20 +45,22 @@ Output SourceUe::start(const Now& now) {
   if (!signature) return fail(signature.error());
   wire::append_signature(message, wire::Iei::kSignSource, *signature);
 
-  Pending pending;
-  pending.digest = crypto::sha256(message);
-  pending.nonce_1 = request.nonce_1;
-  pending.session = session_id(pending.digest);
-  pending.started = now.mono;
-  pending.deadline = now.mono + config_.handshake_timeout;
-  pending.ephemeral = std::move(ephemeral);
-  out.send.push_back(
-      {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)});
-  out.events.push_back(sent_event(1, pending.session, "DIRECT COMMUNICATION REQUEST", "relay-ue",
-                                  "with the source UE's Authentication_Info")
-                           .with("peer", config_.target_user_info_id)
-                           .with("relay", config_.relay_user_info_id));
-  pending_ = std::move(pending);
+  Handshake h;
+  h.digest = crypto::sha256(message);
+  h.nonce_1 = request.nonce_1;
+  h.session = session_id(h.digest);
+  h.started = now.mono;
+  h.ephemeral = std::move(ephemeral);
+  // T5080: the same bytes again until an answer comes.
+  h.request.start(config_.relay_endpoint,
+                  wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message), now.mono,
+                  config_.t5080, random_);
+  out.send.push_back(h.request.outbound());
+  out.events.push_back(
+      sent_event(1, h.session, "DIRECT COMMUNICATION REQUEST", "relay-ue", "with the source UE's Authentication_Info")
+          .with("peer", config_.target_user_info_id)
+          .with("relay", config_.relay_user_info_id));
+  handshake_ = std::move(h);
   failure_.reset();
   state_ = State::kAwaitingAccept;
   return out;
@@ -67,20 +78,21 @@ Output SourceUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
     out.events.push_back(dropped_event("not from the selected relay to this UE", from));
     return out;
   }
+  const wire::Message& message = datagram->message;
+  if (wire::is_link_message(message.type())) return on_link_message(message, now);
   if (state_ != State::kAwaitingAccept) {
     out.events.push_back(dropped_event("no handshake in progress", from));
     return out;
   }
-  const wire::Message& message = datagram->message;
   if (const auto* reject = std::get_if<wire::DirectCommunicationReject>(&message.body)) {
-    if (reject->request_digest != pending_->digest) {
+    if (reject->request_digest != handshake_->digest) {
       out.events.push_back(dropped_event("reject for another request", from, reject->request_digest));
       return out;
     }
     return on_reject(*reject);
   }
   if (const auto* accept = std::get_if<wire::DirectCommunicationAccept>(&message.body)) {
-    if (accept->request_digest != pending_->digest) {
+    if (accept->request_digest != handshake_->digest) {
       out.events.push_back(dropped_event("accept for another request", from, accept->request_digest));
       return out;
     }
@@ -119,14 +131,14 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
   if (!target) return target.error();
   // Forward secrecy option: the target's ephemeral key answers ours.
   std::optional<crypto::SecretBytes> ephemeral_secret;
-  if (pending_->ephemeral) {
+  if (handshake_->ephemeral) {
     if (!accept.target_ephemeral_key) {
       return make_error(Cause::kAuthenticationFailure, "ephemeral_missing",
                         "forward secrecy requested, but the accept carries no ephemeral key");
     }
     auto peer = crypto::PublicKey::from_uncompressed_point(*accept.target_ephemeral_key);
     if (!peer) return make_error(Cause::kAuthenticationFailure, "ephemeral_key", peer.error().reason);
-    auto z = pending_->ephemeral->ecdh(*peer);
+    auto z = handshake_->ephemeral->ecdh(*peer);
     if (!z) return z.error();
     ephemeral_secret = std::move(z).value();
   } else if (accept.target_ephemeral_key) {
@@ -136,7 +148,7 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
   // Then KD from the source's private key and the target's public key, and KD-sess.
   auto keys =
       derive_session_keys(*config_.self.key, target->public_key, config_.self.user_info_id, accept.target_user_info_id,
-                          pending_->nonce_1, accept.nonce_2, ephemeral_secret ? &*ephemeral_secret : nullptr);
+                          handshake_->nonce_1, accept.nonce_2, ephemeral_secret ? &*ephemeral_secret : nullptr);
   if (!keys) return keys.error();
   // Key confirmation: the target proves it derived the same KD-sess.
   if (!mac_equal(accept.key_confirmation_mac, accept_mac(keys->k_int, message.covered_by_mac()))) {
@@ -149,35 +161,42 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
 Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   Output out;
   auto keys = verify_accept(message, now);
-  pending_->ephemeral.reset();  // used or not, never again
+  handshake_->ephemeral.reset();  // used or not, never again
+  handshake_->request.stop();
   if (!keys) {
     // Back along the path, so that the target drops the session it answered.
-    refuse(out, 8, pending_->session, keys.error(), reject_to_relay(keys.error().cause), "relay-ue");
+    refuse(out, 8, handshake_->session, keys.error(), reject_to_relay(keys.error().cause), "relay-ue");
     out.merge(fail(keys.error()));
     return out;
   }
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 8)
-                           .with("session", pending_->session)
+                           .with("session", handshake_->session)
                            .with("detail", "SIGN-Target UE, SIGN2-relay and key confirmation verified; KD derived"));
-  // Step 9 (key confirmation, after the seed): LINK CONFIRM through the relay.
-  Bytes confirm = wire::encode_link_confirm_unsigned(pending_->digest);
-  wire::append_mac(confirm, link_confirm_mac(keys->k_int, message.originator_part(), confirm));
-  out.send.push_back(
-      {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, confirm)});
-  out.events.push_back(
-      sent_event(9, pending_->session, "LINK CONFIRM", "relay-ue", "with the source's key confirmation"));
+  Link link;
+  link.digest = handshake_->digest;
+  link.session = handshake_->session;
+  link.relay_user_info_id = accept.relay->user_info_id;
+  link.keys = std::move(keys).value();
+  // Step 9 (key confirmation, after the seed): LINK CONFIRM through the relay, again on T5080 until acknowledged.
+  Bytes confirm = wire::encode_link_confirm_unsigned(link.digest);
+  wire::append_mac(confirm, link_confirm_mac(link.keys.k_int, message.originator_part(), confirm));
+  link.confirm.start(config_.relay_endpoint,
+                     wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, confirm), now.mono,
+                     config_.t5080, random_);
+  out.send.push_back(link.confirm.outbound());
+  out.events.push_back(sent_event(9, link.session, "LINK CONFIRM", "relay-ue", "with the source's key confirmation"));
   out.events.push_back(event(Level::kInfo, "link_established")
                            .with("user_info_id", config_.self.user_info_id)
                            .with("peer", accept.target_user_info_id)
-                           .with("relay", accept.relay->user_info_id)
-                           .with("session", pending_->session)
-                           .with("kd_id", keys->kd_id)
-                           .with("kd_sess_id", keys->kd_sess_id)
-                           .with("elapsed_ms", elapsed_ms(pending_->started, now.mono)));
-  keys_ = std::move(keys).value();
-  pending_.reset();
+                           .with("relay", link.relay_user_info_id)
+                           .with("session", link.session)
+                           .with("kd_id", link.keys.kd_id)
+                           .with("kd_sess_id", link.keys.kd_sess_id)
+                           .with("elapsed_ms", elapsed_ms(handshake_->started, now.mono)));
+  link_ = std::move(link);
+  handshake_.reset();
   state_ = State::kEstablished;
   return out;
 }
@@ -188,35 +207,183 @@ Output SourceUe::on_reject(const wire::DirectCommunicationReject& reject) {
                          std::string("DIRECT COMMUNICATION REJECT from the ") + by + " (unauthenticated)"));
 }
 
-Outbound SourceUe::reject_to_relay(Cause cause) const {
-  const Bytes message = wire::encode_reject({pending_->digest, cause, wire::RejectedBy::kSource});
-  return {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)};
+Bytes SourceUe::link_datagram(wire::LinkMessage message, std::string_view label) const {
+  Bytes bytes = wire::encode_link_message_unsigned(message);
+  wire::append_mac(bytes, link_mac(link_->keys.k_int, label, bytes));
+  return wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, bytes);
+}
+
+Output SourceUe::on_link_message(const wire::Message& message, const Now& now) {
+  Output out;
+  const auto& m = std::get<wire::LinkMessage>(message.body);
+  if (!link_ || m.request_digest != link_->digest) {
+    out.events.push_back(
+        dropped_event("link message for no link of this UE", config_.relay_endpoint, m.request_digest));
+    return out;
+  }
+  std::string_view label;
+  switch (m.type) {
+    case wire::MessageType::kLinkConfirmAck: label = kLabelLinkConfirmAck; break;
+    case wire::MessageType::kKeepaliveResponse: label = kLabelKeepaliveResponse; break;
+    case wire::MessageType::kReleaseAccept: label = kLabelReleaseAccept; break;
+    default:
+      out.events.push_back(dropped_event("a source UE takes no such link message", config_.relay_endpoint));
+      return out;
+  }
+  if (!mac_equal(m.mac, link_mac(link_->keys.k_int, label, message.covered_by_mac()))) {
+    // Unauthenticated: logged, not acted on, so that a forgery cannot end or confuse the link.
+    out.events.push_back(
+        check_failed_event(0, link_->session,
+                           make_error(Cause::kIntegrityFailure, "link_mac",
+                                      std::string(wire::message_name(m.type)) + " whose MAC does not verify")));
+    return out;
+  }
+  if (m.type == wire::MessageType::kLinkConfirmAck) {
+    if (link_->confirmed) return out;
+    link_->confirmed = true;
+    link_->confirm.stop();
+    link_->next_keepalive = now.mono + config_.keepalive_interval;
+    out.events.push_back(link_event(Level::kInfo, "link_confirmed")
+                             .with("detail", "the target acknowledged the LINK CONFIRM: the link is up at both ends"));
+  } else if (m.type == wire::MessageType::kKeepaliveResponse) {
+    if (!link_->keepalive.active() || m.keepalive_counter != link_->keepalive_counter) return out;  // stale
+    link_->keepalive.stop();
+    link_->next_keepalive = now.mono + config_.keepalive_interval;
+    out.events.push_back(event(Level::kDebug, "keepalive")
+                             .with("session", link_->session)
+                             .with("counter", static_cast<std::int64_t>(link_->keepalive_counter))
+                             .with("rtt_ms", elapsed_ms(link_->keepalive_sent, now.mono)));
+  } else if (state_ == State::kReleasing) {
+    return released(true);
+  }
+  return out;
+}
+
+Output SourceUe::release(const Now& now) {
+  Output out;
+  if (!link_ || state_ != State::kEstablished) return out;
+  link_->confirm.stop();
+  link_->keepalive.stop();
+  link_->release.start(
+      config_.relay_endpoint,
+      link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, Cause::kNoLongerNeeded, {}},
+                    kLabelReleaseRequest),
+      now.mono, config_.t5080, random_);
+  out.send.push_back(link_->release.outbound());
+  out.events.push_back(link_event(Level::kInfo, "link_releasing").with("cause", std::int64_t{2}));
+  state_ = State::kReleasing;
+  return out;
+}
+
+Output SourceUe::released(bool acknowledged) {
+  Output out;
+  out.events.push_back(link_event(Level::kInfo, "link_released")
+                           .with("cause", std::int64_t{2})
+                           .with("cause_name", std::string(cause_name(Cause::kNoLongerNeeded)))
+                           .with("acknowledged", acknowledged ? "yes" : "no (RELEASE ACCEPT never came)"));
+  link_.reset();
+  state_ = State::kReleased;
+  return out;
 }
 
 Output SourceUe::on_timer(const Now& now) {
-  if (state_ != State::kAwaitingAccept || now.mono < pending_->deadline) return {};
-  return fail(make_error(Cause::kNone, "timeout",
-                         "no answer within " + std::to_string(config_.handshake_timeout.count()) + " ms (T5080)"));
+  Output out;
+  if (state_ == State::kAwaitingAccept) {
+    switch (handshake_->request.on_timer(now.mono, random_)) {
+      case Retransmission::Tick::kResend:
+        out.send.push_back(handshake_->request.outbound());
+        out.events.push_back(event(Level::kDebug, "retransmission")
+                                 .with("session", handshake_->session)
+                                 .with("try", static_cast<std::int64_t>(handshake_->request.tries()))
+                                 .with("detail", "DIRECT COMMUNICATION REQUEST sent again (T5080)"));
+        break;
+      case Retransmission::Tick::kExhausted:
+        return fail(make_error(Cause::kNone, "timeout",
+                               "no answer after " + std::to_string(handshake_->request.tries()) + " tries (T5080)"));
+      case Retransmission::Tick::kNothing: break;
+    }
+    return out;
+  }
+  if (!link_) return out;
+  if (state_ == State::kReleasing) {
+    if (link_->release.on_timer(now.mono, random_) == Retransmission::Tick::kResend) {
+      out.send.push_back(link_->release.outbound());
+    } else if (!link_->release.active()) {
+      return released(false);
+    }
+    return out;
+  }
+  // LINK CONFIRM until the target acknowledges it: without it the target never holds the link.
+  switch (link_->confirm.on_timer(now.mono, random_)) {
+    case Retransmission::Tick::kResend: out.send.push_back(link_->confirm.outbound()); break;
+    case Retransmission::Tick::kExhausted:
+      return lose_link("confirm_unacknowledged",
+                       "LINK CONFIRM not acknowledged after " + std::to_string(link_->confirm.tries()) + " tries");
+    case Retransmission::Tick::kNothing: break;
+  }
+  if (!link_->confirmed) return out;
+  // T5084: a keep-alive when the interval has passed; T5085: sent again until answered, then the link is lost.
+  if (!link_->keepalive.active() && now.mono >= link_->next_keepalive) {
+    ++link_->keepalive_counter;
+    link_->keepalive_sent = now.mono;
+    link_->keepalive.start(
+        config_.relay_endpoint,
+        link_datagram({wire::MessageType::kKeepaliveRequest, link_->digest, link_->keepalive_counter, {}, {}},
+                      kLabelKeepaliveRequest),
+        now.mono, config_.t5085, random_);
+    out.send.push_back(link_->keepalive.outbound());
+    return out;
+  }
+  switch (link_->keepalive.on_timer(now.mono, random_)) {
+    case Retransmission::Tick::kResend: out.send.push_back(link_->keepalive.outbound()); break;
+    case Retransmission::Tick::kExhausted:
+      return lose_link("keepalive_timeout",
+                       "no KEEPALIVE RESPONSE after " + std::to_string(link_->keepalive.tries()) + " tries (T5085)");
+    case Retransmission::Tick::kNothing: break;
+  }
+  return out;
 }
 
 std::optional<MonoTime> SourceUe::next_deadline() const {
-  if (state_ != State::kAwaitingAccept) return std::nullopt;
-  return pending_->deadline;
+  std::optional<MonoTime> next;
+  const auto consider = [&](std::optional<MonoTime> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (state_ == State::kAwaitingAccept) consider(handshake_->request.deadline());
+  if (link_ && (state_ == State::kEstablished || state_ == State::kReleasing)) {
+    consider(link_->confirm.deadline());
+    consider(link_->release.deadline());
+    consider(link_->keepalive.deadline());
+    if (state_ == State::kEstablished && link_->confirmed && !link_->keepalive.active()) {
+      consider(link_->next_keepalive);
+    }
+  }
+  return next;
+}
+
+Outbound SourceUe::reject_to_relay(Cause cause) const {
+  const Bytes message = wire::encode_reject({handshake_->digest, cause, wire::RejectedBy::kSource});
+  return {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)};
+}
+
+Output SourceUe::lose_link(std::string check, std::string reason) {
+  Output out;
+  out.events.push_back(
+      link_event(Level::kWarn, "link_lost").with("check", std::move(check)).with("reason", std::move(reason)));
+  link_.reset();
+  state_ = State::kFailed;
+  return out;
 }
 
 Output SourceUe::fail(Error error) {
   Output out;
-  out.events.push_back(event(Level::kError, "link_failed")
-                           .with("user_info_id", config_.self.user_info_id)
-                           .with("peer", config_.target_user_info_id)
-                           .with("relay", config_.relay_user_info_id)
-                           .with("session", pending_ ? pending_->session : std::string())
+  out.events.push_back(link_event(Level::kError, "link_failed")
                            .with("cause", static_cast<std::int64_t>(error.cause))
                            .with("cause_name", std::string(cause_name(error.cause)))
                            .with("check", error.check)
                            .with("reason", error.reason));
   failure_ = std::move(error);
-  pending_.reset();
+  handshake_.reset();
   state_ = State::kFailed;
   return out;
 }

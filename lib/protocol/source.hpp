@@ -1,11 +1,13 @@
 #pragma once
-// The source UE (seed steps 1 and 8): sends the DIRECT COMMUNICATION REQUEST through the selected relay and
-// verifies the relayed DIRECT COMMUNICATION ACCEPT before it derives KD.
+// The source UE (seed steps 1 and 8, and step 9's key confirmation): sends the DIRECT COMMUNICATION REQUEST
+// through the selected relay (again on T5080 until answered), verifies the relayed DIRECT COMMUNICATION ACCEPT
+// before it derives KD, then keeps the link: LINK CONFIRM until acknowledged, keep-alive (T5084/T5085), release.
 #include <optional>
 
 #include "protocol/constants.hpp"
 #include "protocol/key_schedule.hpp"
 #include "protocol/node.hpp"
+#include "protocol/timers.hpp"
 
 namespace u2u::protocol {
 
@@ -16,49 +18,76 @@ struct SourceConfig {
   Endpoint relay_endpoint;
   std::string target_user_info_id;
   wire::Layer2Id target_layer2_id = 0;
-  Millis handshake_timeout = kDefaultHandshakeTimeout;
+  RetransmitPolicy t5080{kDefaultT5080, kDefaultMaxTries, 2, kJitterPercent, kDefaultT5080Max};
+  Millis keepalive_interval = kDefaultKeepaliveInterval;  // T5084
+  RetransmitPolicy t5085{kDefaultKeepaliveTimeout, kDefaultKeepaliveMaxTries, 1, kJitterPercent,
+                         kDefaultKeepaliveTimeout};
   bool forward_secrecy = false;  // security.forward_secrecy: an ephemeral P-256 key in the request
 };
 
 class SourceUe final : public Node {
  public:
-  enum class State { kIdle, kAwaitingAccept, kEstablished, kFailed };
+  // kEstablished: KD verified and LINK CONFIRM sent (link_established); confirmed() once the target acknowledged.
+  enum class State { kIdle, kAwaitingAccept, kEstablished, kReleasing, kReleased, kFailed };
 
   explicit SourceUe(SourceConfig config, RandomSource random = system_random());
 
-  // Seed step 1. Starts a new handshake whatever the state (an established link stays until it succeeds).
+  // Seed step 1: a new handshake, whatever the state (a link this source held is dropped).
   Output start(const Now& now);
+  // DIRECT LINK RELEASE REQUEST, cause #2, for the established link (sent again on T5080 until accepted).
+  Output release(const Now& now);
   Output on_datagram(const Endpoint& from, ByteView datagram, const Now& now) override;
   Output on_timer(const Now& now) override;
   std::optional<MonoTime> next_deadline() const override;
 
   State state() const { return state_; }
+  bool confirmed() const { return link_ && link_->confirmed; }
   // The keys of the established link, or nullptr.
-  const SessionKeys* keys() const { return keys_ ? &*keys_ : nullptr; }
+  const SessionKeys* keys() const { return link_ ? &link_->keys : nullptr; }
   const std::optional<Error>& failure() const { return failure_; }
   const SourceConfig& config() const { return config_; }
+  // SIGHUP: new credentials and trust for the next handshakes; the established link is kept.
+  void reload(LocalParty self) { config_.self = std::move(self); }
 
  private:
-  struct Pending {
+  struct Handshake {
     wire::Digest digest{};
     wire::Nonce nonce_1{};
     std::string session;
     MonoTime started{};
-    MonoTime deadline{};
     std::shared_ptr<const crypto::PrivateKey> ephemeral;  // forward secrecy option; dropped once used
+    Retransmission request;
+  };
+  struct Link {
+    wire::Digest digest{};
+    std::string session;
+    std::string relay_user_info_id;
+    SessionKeys keys;
+    bool confirmed = false;
+    Retransmission confirm;  // LINK CONFIRM until LINK CONFIRM ACK
+    std::uint32_t keepalive_counter = 0;
+    MonoTime next_keepalive{};
+    MonoTime keepalive_sent{};
+    Retransmission keepalive;  // KEEPALIVE REQUEST until KEEPALIVE RESPONSE (T5085)
+    Retransmission release;    // RELEASE REQUEST until RELEASE ACCEPT
   };
 
   Output on_accept(const wire::Message& message, const Now& now);
   Output on_reject(const wire::DirectCommunicationReject& reject);
+  Output on_link_message(const wire::Message& message, const Now& now);
   Result<SessionKeys> verify_accept(const wire::Message& message, const Now& now) const;
   Output fail(Error error);
+  Output lose_link(std::string check, std::string reason);
+  Output released(bool acknowledged);
   Outbound reject_to_relay(Cause cause) const;
+  Bytes link_datagram(wire::LinkMessage message, std::string_view label) const;
+  Event link_event(Level level, std::string name) const;
 
   SourceConfig config_;
   RandomSource random_;
   State state_ = State::kIdle;
-  std::optional<Pending> pending_;
-  std::optional<SessionKeys> keys_;
+  std::optional<Handshake> handshake_;
+  std::optional<Link> link_;
   std::optional<Error> failure_;
 };
 

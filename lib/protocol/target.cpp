@@ -30,9 +30,11 @@ Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
     case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
     case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
-    case wire::MessageType::kDirectCommunicationAccept: break;
+    case wire::MessageType::kKeepaliveRequest:
+    case wire::MessageType::kReleaseRequest: return on_link_message(from, *datagram, now);
+    default: break;
   }
-  out.events.push_back(dropped_event("a target UE takes no accepts", from));
+  out.events.push_back(dropped_event("a target UE takes no such message", from));
   return out;
 }
 
@@ -157,6 +159,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   s.relay_user_info_id = request.relay->user_info_id;
   s.session = session;
   s.relay_endpoint = from;
+  s.relay_layer2_id = datagram.source;
   s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, message_out);
   s.accept_message = std::move(message_out);
   s.keys = std::move(keys).value();
@@ -170,16 +173,33 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   return out;
 }
 
+Bytes TargetUe::link_datagram(const Link& link, wire::LinkMessage message, std::string_view label) const {
+  Bytes bytes = wire::encode_link_message_unsigned(message);
+  wire::append_mac(bytes, link_mac(link.keys.k_int, label, bytes));
+  return wire::encode_datagram(config_.self.layer2_id, link.relay_layer2_id, bytes);
+}
+
+Event TargetUe::link_event(Level level, std::string name, const Link& link) const {
+  return event(level, std::move(name))
+      .with("user_info_id", config_.self.user_info_id)
+      .with("peer", link.source_user_info_id)
+      .with("session", link.session);
+}
+
 Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
   Output out;
-  const auto& confirm = std::get<wire::LinkConfirm>(datagram.message.body);
+  const auto& confirm = std::get<wire::LinkMessage>(datagram.message.body);
+  // A retransmitted LINK CONFIRM of a link already confirmed: the same acknowledgement again.
+  if (auto link = links_.find(confirm.request_digest); link != links_.end() && from == link->second.relay_endpoint) {
+    if (link->second.release_accept.empty()) out.send.push_back({from, link->second.confirm_ack});
+    return out;
+  }
   auto it = sessions_.find(confirm.request_digest);
-  if (it == sessions_.end() || from != it->second.relay_endpoint) {
+  if (it == sessions_.end() || from != it->second.relay_endpoint || it->second.confirmed) {
     out.events.push_back(dropped_event("link confirm matches no answered request", from, confirm.request_digest));
     return out;
   }
   Session& s = it->second;
-  if (s.confirmed) return out;  // a duplicate
   // Step 9: the source proves it derived the same KD-sess, over the accept it received.
   if (!mac_equal(confirm.mac, link_confirm_mac(s.keys.k_int, s.accept_message, datagram.message.covered_by_mac()))) {
     const Error e = make_error(Cause::kIntegrityFailure, "link_confirmation",
@@ -200,13 +220,83 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
                            .with("kd_id", s.keys.kd_id)
                            .with("kd_sess_id", s.keys.kd_sess_id)
                            .with("elapsed_ms", elapsed_ms(s.started, now.mono)));
-  SessionKeys link;
-  link.kd = s.keys.kd.clone();
-  link.kd_sess = s.keys.kd_sess.clone();
-  link.k_int = s.keys.k_int.clone();
-  link.kd_id = s.keys.kd_id;
-  link.kd_sess_id = s.keys.kd_sess_id;
-  links_.insert_or_assign(s.source_user_info_id, std::move(link));
+  // The source's previous link, if any, gives way now that the new one is confirmed (TS 24.554 7.2.2.6.2).
+  if (auto old = link_of_source_.find(s.source_user_info_id); old != link_of_source_.end()) {
+    if (auto previous = links_.find(old->second); previous != links_.end()) {
+      out.events.push_back(link_event(Level::kInfo, "link_replaced", previous->second).with("by_session", s.session));
+      link_deadlines_.cancel(previous->first);
+      links_.erase(previous);
+    }
+  }
+  Link link;
+  link.source_user_info_id = s.source_user_info_id;
+  link.session = s.session;
+  link.relay_endpoint = s.relay_endpoint;
+  link.relay_layer2_id = s.relay_layer2_id;
+  link.keys.kd = s.keys.kd.clone();
+  link.keys.kd_sess = s.keys.kd_sess.clone();
+  link.keys.k_int = s.keys.k_int.clone();
+  link.keys.kd_id = s.keys.kd_id;
+  link.keys.kd_sess_id = s.keys.kd_sess_id;
+  link.confirm_ack = link_datagram(link, {wire::MessageType::kLinkConfirmAck, confirm.request_digest, {}, {}, {}},
+                                   kLabelLinkConfirmAck);
+  out.send.push_back({from, link.confirm_ack});
+  link_of_source_[s.source_user_info_id] = confirm.request_digest;
+  link_deadlines_.schedule(confirm.request_digest, now.mono + config_.link_timeout);
+  links_.insert_or_assign(confirm.request_digest, std::move(link));
+  return out;
+}
+
+Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
+  Output out;
+  const auto& m = std::get<wire::LinkMessage>(datagram.message.body);
+  auto it = links_.find(m.request_digest);
+  if (it == links_.end() || from != it->second.relay_endpoint) {
+    out.events.push_back(dropped_event("link message for no link of this UE", from, m.request_digest));
+    return out;
+  }
+  Link& link = it->second;
+  const std::string_view label =
+      m.type == wire::MessageType::kKeepaliveRequest ? kLabelKeepaliveRequest : kLabelReleaseRequest;
+  if (!mac_equal(m.mac, link_mac(link.keys.k_int, label, datagram.message.covered_by_mac()))) {
+    out.events.push_back(
+        check_failed_event(0, link.session,
+                           make_error(Cause::kIntegrityFailure, "link_mac",
+                                      std::string(wire::message_name(m.type)) + " whose MAC does not verify")));
+    return out;  // unauthenticated: it neither keeps the link alive nor ends it
+  }
+  if (m.type == wire::MessageType::kReleaseRequest) {
+    if (link.release_accept.empty()) {
+      link.release_accept =
+          link_datagram(link, {wire::MessageType::kReleaseAccept, m.request_digest, {}, {}, {}}, kLabelReleaseAccept);
+      const Cause cause = m.cause.value_or(Cause::kNoLongerNeeded);
+      out.events.push_back(link_event(Level::kInfo, "link_released", link)
+                               .with("cause", static_cast<std::int64_t>(cause))
+                               .with("cause_name", std::string(cause_name(cause)))
+                               .with("by", "source-ue"));
+      if (auto own = link_of_source_.find(link.source_user_info_id);
+          own != link_of_source_.end() && own->second == m.request_digest) {
+        link_of_source_.erase(own);
+      }
+      link_deadlines_.schedule(m.request_digest, now.mono + kReleaseLinger);
+    }
+    out.send.push_back({from, link.release_accept});
+    return out;
+  }
+  if (!link.release_accept.empty()) return out;  // a released link keeps no keep-alive
+  // Keep-alive: a higher counter is new, the same counter a retransmission, a lower one stale.
+  const std::uint32_t counter = m.keepalive_counter.value_or(0);
+  if (counter < link.keepalive_counter || (counter == link.keepalive_counter && link.keepalive_response.empty())) {
+    out.events.push_back(dropped_event("stale keep-alive counter", from, m.request_digest));
+    return out;
+  }
+  if (counter > link.keepalive_counter) {
+    link.keepalive_counter = counter;
+    link.keepalive_response = link_datagram(
+        link, {wire::MessageType::kKeepaliveResponse, m.request_digest, counter, {}, {}}, kLabelKeepaliveResponse);
+  }
+  out.send.push_back({from, link.keepalive_response});
+  link_deadlines_.schedule(m.request_digest, now.mono + config_.link_timeout);
   return out;
 }
 
@@ -240,8 +330,10 @@ Event TargetUe::link_failed(const Session& s, const Error& error) const {
 }
 
 const SessionKeys* TargetUe::keys_for(std::string_view source_user_info_id) const {
-  auto it = links_.find(source_user_info_id);
-  return it == links_.end() ? nullptr : &it->second;
+  auto own = link_of_source_.find(source_user_info_id);
+  if (own == link_of_source_.end()) return nullptr;
+  auto it = links_.find(own->second);
+  return it == links_.end() ? nullptr : &it->second.keys;
 }
 
 Output TargetUe::on_timer(const Now& now) {
@@ -258,12 +350,27 @@ Output TargetUe::on_timer(const Now& now) {
     }
     sessions_.erase(it);
   }
+  while (auto digest = link_deadlines_.pop_due(now.mono)) {
+    auto it = links_.find(*digest);
+    if (it == links_.end()) continue;
+    if (it->second.release_accept.empty()) {
+      out.events.push_back(
+          link_event(Level::kWarn, "link_expired", it->second)
+              .with("reason", "nothing heard on the link for " + std::to_string(config_.link_timeout.count()) + " ms"));
+      if (auto own = link_of_source_.find(it->second.source_user_info_id);
+          own != link_of_source_.end() && own->second == *digest) {
+        link_of_source_.erase(own);
+      }
+    }
+    links_.erase(it);
+  }
   return out;
 }
 
 std::optional<MonoTime> TargetUe::next_deadline() const {
-  if (expiry_order_.empty()) return std::nullopt;
-  return expiry_order_.front().first;
+  std::optional<MonoTime> next = link_deadlines_.next();
+  if (!expiry_order_.empty() && (!next || expiry_order_.front().first < *next)) next = expiry_order_.front().first;
+  return next;
 }
 
 }  // namespace u2u::protocol

@@ -9,6 +9,7 @@
 #include "protocol/key_schedule.hpp"
 #include "protocol/node.hpp"
 #include "protocol/replay_cache.hpp"
+#include "protocol/timers.hpp"
 
 namespace u2u::protocol {
 
@@ -21,6 +22,7 @@ struct TargetConfig {
   bool require_forward_secrecy = false;  // security.forward_secrecy: refuse requests without an ephemeral key
   Millis replay_window = kDefaultReplayWindow;
   std::size_t replay_cache_size = kDefaultReplayCacheSize;
+  Millis link_timeout = kDefaultLinkTimeout;  // a link not heard from (no keep-alive) this long is freed
 };
 
 class TargetUe final : public Node {
@@ -31,9 +33,12 @@ class TargetUe final : public Node {
   Output on_timer(const Now& now) override;
   std::optional<MonoTime> next_deadline() const override;
 
-  // Keys of the most recent confirmed link with `source_user_info_id`, or nullptr.
+  // Keys of the current link with `source_user_info_id`, or nullptr.
   const SessionKeys* keys_for(std::string_view source_user_info_id) const;
   std::size_t session_count() const { return sessions_.size(); }
+  std::size_t link_count() const { return links_.size(); }
+  // SIGHUP: new credentials and trust for the next handshakes; established links are kept.
+  void reload(LocalParty self) { config_.self = std::move(self); }
 
  private:
   struct Session {
@@ -41,6 +46,7 @@ class TargetUe final : public Node {
     std::string relay_user_info_id;
     std::string session;
     Endpoint relay_endpoint;
+    wire::Layer2Id relay_layer2_id = 0;
     Bytes accept_datagram;  // resent unchanged when the same request arrives again
     Bytes accept_message;   // the accept as sent: the link confirmation MAC covers its digest
     SessionKeys keys;
@@ -51,6 +57,7 @@ class TargetUe final : public Node {
 
   Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_link_confirm(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
+  Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
   Result<crypto::VerifiedPeer> verify_request(const wire::Message& message, const Now& now) const;
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
@@ -58,9 +65,27 @@ class TargetUe final : public Node {
 
   TargetConfig config_;
   RandomSource random_;
+  // A confirmed link, named by the request digest of its handshake. One per source: a new one replaces the old
+  // only once it is confirmed (TS 24.554 clause 7.2.2.6.2).
+  struct Link {
+    std::string source_user_info_id;
+    std::string session;
+    Endpoint relay_endpoint;
+    wire::Layer2Id relay_layer2_id = 0;
+    SessionKeys keys;
+    Bytes confirm_ack;  // resent for a retransmitted LINK CONFIRM
+    std::uint32_t keepalive_counter = 0;
+    Bytes keepalive_response;  // resent for a retransmitted KEEPALIVE REQUEST
+    Bytes release_accept;      // non-empty once released; resent for a retransmitted RELEASE REQUEST
+  };
+  Bytes link_datagram(const Link& link, wire::LinkMessage message, std::string_view label) const;
+  Event link_event(Level level, std::string name, const Link& link) const;
+
   std::map<wire::Digest, Session> sessions_;
   std::deque<std::pair<MonoTime, wire::Digest>> expiry_order_;  // one timeout for all: FIFO order
-  std::map<std::string, SessionKeys, std::less<>> links_;       // by source User Info ID
+  std::map<wire::Digest, Link> links_;
+  std::map<std::string, wire::Digest, std::less<>> link_of_source_;
+  DeadlineQueue<wire::Digest> link_deadlines_;
   ReplayCache replay_;
 };
 

@@ -37,6 +37,10 @@ wire::Mac link_confirm_mac(const crypto::SecretBytes& k_int, ByteView accept_as_
   return to_mac(crypto::hmac_sha256(k_int.reveal(), input));
 }
 
+wire::Mac link_mac(const crypto::SecretBytes& k_int, std::string_view label, ByteView covered) {
+  return to_mac(crypto::hmac_sha256(k_int.reveal(), signing_input(label, covered)));
+}
+
 bool mac_equal(const wire::Mac& a, const wire::Mac& b) { return crypto::constant_time_equal(a, b); }
 
 wire::Digest request_digest(const wire::Message& request) { return crypto::sha256(request.originator_part()); }

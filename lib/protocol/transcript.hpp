@@ -26,6 +26,8 @@ std::string session_id(const wire::Digest& digest);
 // the LINK CONFIRM bytes before its MAC IE.
 wire::Mac accept_mac(const crypto::SecretBytes& k_int, ByteView covered);
 wire::Mac link_confirm_mac(const crypto::SecretBytes& k_int, ByteView accept_as_sent, ByteView covered);
+// The MAC of any other link message (docs/protocol.md 6.4).
+wire::Mac link_mac(const crypto::SecretBytes& k_int, std::string_view label, ByteView covered);
 // Constant-time comparison.
 bool mac_equal(const wire::Mac& a, const wire::Mac& b);
 

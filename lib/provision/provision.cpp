@@ -182,7 +182,13 @@ Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime
          << "target:\n"
          << "  user_info_id: " << plan.target.user_info_id << "\n"
          << "  layer2_id: " << hex24(plan.target.layer2_id) << "\n"
-         << "handshake_timeout_ms: 5000\n"
+         << "timers:\n"
+         << "  t5080_ms: 500\n"
+         << "  t5080_max_ms: 1000\n"
+         << "  max_tries: 20\n"
+         << "  keepalive_interval_ms: 10000\n"
+         << "  keepalive_timeout_ms: 1000\n"
+         << "  keepalive_max_tries: 3\n"
          << "retry_interval_ms: 5000\n";
   std::ostringstream relay;
   relay << common_yaml("relay-ue", plan.relay, plan.log_format) << "targets:\n"
@@ -191,10 +197,13 @@ Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime
         << "    address: " << plan.target.address << "\n"
         << "    port: " << plan.target.port << "\n"
         << "max_pending: 1024\n"
-        << "pending_timeout_ms: 10000\n";
+        << "pending_timeout_ms: 45000\n"
+        << "max_links: 4096\n"
+        << "link_timeout_ms: 45000\n";
   std::ostringstream target;
   target << common_yaml("target-ue", plan.target, plan.log_format) << "max_sessions: 1024\n"
-         << "session_timeout_ms: 30000\n";
+         << "session_timeout_ms: 45000\n"
+         << "link_timeout_ms: 45000\n";
   for (const auto& [role, text] : {std::pair{"source-ue", source.str()}, std::pair{"relay-ue", relay.str()},
                                    std::pair{"target-ue", target.str()}}) {
     const std::string path = plan.out + "/" + role + ".yaml";

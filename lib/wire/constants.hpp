@@ -24,8 +24,9 @@ inline constexpr std::uint8_t kIeiComprehensionNotRequired = 0x80;
 inline constexpr std::size_t kNonceSize = 16;
 inline constexpr std::size_t kDigestSize = 32;
 inline constexpr std::size_t kSignatureSize = 64;
-inline constexpr std::size_t kMacSize = 32;           // HMAC-SHA-256, key confirmation
-inline constexpr std::size_t kEphemeralKeySize = 65;  // P-256 uncompressed point, forward secrecy option
+inline constexpr std::size_t kMacSize = 32;              // HMAC-SHA-256, key confirmation
+inline constexpr std::size_t kEphemeralKeySize = 65;     // P-256 uncompressed point, forward secrecy option
+inline constexpr std::size_t kKeepaliveCounterSize = 4;  // TS 24.554 11.3.20
 
 // Bounds the project sets.
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
@@ -41,7 +42,22 @@ enum class MessageType : std::uint8_t {
   kDirectCommunicationReject = 0x03,
   // Key confirmation from the source, modelled on PROSE DIRECT LINK SECURITY MODE COMPLETE.
   kLinkConfirm = 0x0E,
+  // Link maintenance, modelled on TS 24.554 PROSE DIRECT LINK RELEASE REQUEST / ACCEPT and
+  // PROSE DIRECT LINK KEEPALIVE REQUEST / RESPONSE.
+  kReleaseRequest = 0x07,
+  kReleaseAccept = 0x08,
+  kKeepaliveRequest = 0x10,
+  kKeepaliveResponse = 0x11,
+  // The target's acknowledgement of a LINK CONFIRM (project-assigned), so that the source stops resending it.
+  kLinkConfirmAck = 0x12,
 };
+
+// The messages of an established link (and the LINK CONFIRM that establishes it): each is named by the request
+// digest and protected by a MAC under K_int.
+constexpr bool is_link_message(MessageType t) {
+  return t == MessageType::kLinkConfirm || t == MessageType::kLinkConfirmAck || t == MessageType::kKeepaliveRequest ||
+         t == MessageType::kKeepaliveResponse || t == MessageType::kReleaseRequest || t == MessageType::kReleaseAccept;
+}
 
 // Information element identifiers (project-assigned; names follow the seed and TS 24.554 clause 10.3).
 enum class Iei : std::uint8_t {
@@ -60,6 +76,7 @@ enum class Iei : std::uint8_t {
   kKeyConfirmationMac = 0x0D,
   kSourceEphemeralKey = 0x0E,
   kTargetEphemeralKey = 0x0F,
+  kKeepaliveCounter = 0x10,  // TS 24.554 11.3.20 Keep-alive counter, 4 octets
   kRelayUserInfoId = 0x20,
   kRelayCertificate = 0x21,
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2

@@ -47,8 +47,19 @@ constexpr IeSpec kRejectSchema[] = {
     {Iei::kCause, 1, 1, 0},
     {Iei::kRejectedBy, 1, 1, 0},
 };
-constexpr IeSpec kLinkConfirmSchema[] = {
+constexpr auto kCounter = static_cast<std::uint16_t>(kKeepaliveCounterSize);
+constexpr IeSpec kLinkDigestMacSchema[] = {
     {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kKeyConfirmationMac, kMac, kMac, 0},
+};
+constexpr IeSpec kKeepaliveSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kKeepaliveCounter, kCounter, kCounter, 0},
+    {Iei::kKeyConfirmationMac, kMac, kMac, 0},
+};
+constexpr IeSpec kReleaseRequestSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kCause, 1, 1, 0},
     {Iei::kKeyConfirmationMac, kMac, kMac, 0},
 };
 
@@ -228,13 +239,25 @@ Status decode_reject(Message& m) {
   return {};
 }
 
-Status decode_link_confirm(Message& m) {
-  constexpr auto type = MessageType::kLinkConfirm;
+Status decode_link_message(Message& m, MessageType type) {
+  std::span<const IeSpec> schema = kLinkDigestMacSchema;
+  if (type == MessageType::kKeepaliveRequest || type == MessageType::kKeepaliveResponse) schema = kKeepaliveSchema;
+  if (type == MessageType::kReleaseRequest) schema = kReleaseRequestSchema;
   std::array<FoundIe, kMaxSchemaSize> f{};
-  if (auto s = parse_ies(type, m.bytes, kLinkConfirmSchema, f); !s) return s;
-  if (auto s = nothing_after(type, f[1], m.bytes.size()); !s) return s;
-  m.mac_offset = f[1].offset;
-  m.body = LinkConfirm{fixed<kDigestSize>(f[0]), fixed<kMacSize>(f[1])};
+  if (auto s = parse_ies(type, m.bytes, schema, f); !s) return s;
+  const FoundIe& mac = f[schema.size() - 1];
+  if (auto s = nothing_after(type, mac, m.bytes.size()); !s) return s;
+  LinkMessage link;
+  link.type = type;
+  link.request_digest = fixed<kDigestSize>(f[0]);
+  if (schema.data() == kKeepaliveSchema) {
+    link.keepalive_counter = (std::uint32_t{f[1].value[0]} << 24) | (std::uint32_t{f[1].value[1]} << 16) |
+                             (std::uint32_t{f[1].value[2]} << 8) | f[1].value[3];
+  }
+  if (schema.data() == kReleaseRequestSchema) link.cause = cause_from_wire(f[1].value[0]);
+  link.mac = fixed<kMacSize>(mac);
+  m.mac_offset = mac.offset;
+  m.body = link;
   return {};
 }
 
@@ -264,6 +287,11 @@ std::string_view message_name(MessageType type) {
     case MessageType::kDirectCommunicationAccept: return "DIRECT COMMUNICATION ACCEPT";
     case MessageType::kDirectCommunicationReject: return "DIRECT COMMUNICATION REJECT";
     case MessageType::kLinkConfirm: return "LINK CONFIRM";
+    case MessageType::kLinkConfirmAck: return "LINK CONFIRM ACK";
+    case MessageType::kReleaseRequest: return "DIRECT LINK RELEASE REQUEST";
+    case MessageType::kReleaseAccept: return "DIRECT LINK RELEASE ACCEPT";
+    case MessageType::kKeepaliveRequest: return "DIRECT LINK KEEPALIVE REQUEST";
+    case MessageType::kKeepaliveResponse: return "DIRECT LINK KEEPALIVE RESPONSE";
   }
   return "unknown message";
 }
@@ -285,6 +313,7 @@ std::string_view iei_name(std::uint8_t iei) {
     case Iei::kKeyConfirmationMac: return "Key confirmation MAC";
     case Iei::kSourceEphemeralKey: return "Source ephemeral public key";
     case Iei::kTargetEphemeralKey: return "Target ephemeral public key";
+    case Iei::kKeepaliveCounter: return "Keep-alive counter";
     case Iei::kRelayUserInfoId: return "Relay User Info ID";
     case Iei::kRelayCertificate: return "Relay UE certificate";
     case Iei::kSign1Relay: return "SIGN1-relay";
@@ -307,7 +336,12 @@ Result<Message> decode_message(ByteView bytes) {
     case MessageType::kDirectCommunicationRequest: status = decode_request(m); break;
     case MessageType::kDirectCommunicationAccept: status = decode_accept(m); break;
     case MessageType::kDirectCommunicationReject: status = decode_reject(m); break;
-    case MessageType::kLinkConfirm: status = decode_link_confirm(m); break;
+    case MessageType::kLinkConfirm:
+    case MessageType::kLinkConfirmAck:
+    case MessageType::kReleaseRequest:
+    case MessageType::kReleaseAccept:
+    case MessageType::kKeepaliveRequest:
+    case MessageType::kKeepaliveResponse: status = decode_link_message(m, static_cast<MessageType>(bytes[0])); break;
     default:
       return make_error(Cause::kProtocolErrorUnspecified, "decode", "unknown message type 0x" + to_hex(bytes.first(1)));
   }
@@ -363,9 +397,23 @@ Bytes encode_accept_unsigned(const DirectCommunicationAccept& a) {
 void append_mac(Bytes& message, const Mac& mac) { put_ie(message, Iei::kKeyConfirmationMac, mac); }
 
 Bytes encode_link_confirm_unsigned(const Digest& request_digest) {
+  return encode_link_message_unsigned(LinkMessage{MessageType::kLinkConfirm, request_digest, {}, {}, {}});
+}
+
+Bytes encode_link_message_unsigned(const LinkMessage& link) {
   Writer w;
-  w.u8(static_cast<std::uint8_t>(MessageType::kLinkConfirm));
-  put_ie(w, Iei::kRequestDigest, request_digest);
+  w.u8(static_cast<std::uint8_t>(link.type));
+  put_ie(w, Iei::kRequestDigest, link.request_digest);
+  if (link.keepalive_counter) {
+    Writer counter;
+    counter.u16(static_cast<std::uint16_t>(*link.keepalive_counter >> 16));
+    counter.u16(static_cast<std::uint16_t>(*link.keepalive_counter));
+    put_ie(w, Iei::kKeepaliveCounter, counter.data());
+  }
+  if (link.cause) {
+    const auto cause = static_cast<std::uint8_t>(*link.cause);
+    put_ie(w, Iei::kCause, ByteView(&cause, 1));
+  }
   return w.take();
 }
 
@@ -409,9 +457,9 @@ Bytes encode(const Body& body) {
       return m;
     }
     Bytes operator()(const DirectCommunicationReject& r) const { return encode_reject(r); }
-    Bytes operator()(const LinkConfirm& c) const {
-      Bytes m = encode_link_confirm_unsigned(c.request_digest);
-      append_mac(m, c.mac);
+    Bytes operator()(const LinkMessage& link) const {
+      Bytes m = encode_link_message_unsigned(link);
+      append_mac(m, link.mac);
       return m;
     }
   };

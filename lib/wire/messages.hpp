@@ -61,15 +61,22 @@ struct DirectCommunicationReject {
   bool operator==(const DirectCommunicationReject&) const = default;
 };
 
-// The source's key confirmation, sent through the relay after step 8: the target establishes the link on it.
-struct LinkConfirm {
+// A message of an established link, or the LINK CONFIRM that establishes it (is_link_message()): named by the
+// request digest of the handshake that made the link, protected by a MAC under K_int (docs/protocol.md 3.4).
+//   LINK CONFIRM, LINK CONFIRM ACK, RELEASE ACCEPT:   request digest, MAC
+//   KEEPALIVE REQUEST, KEEPALIVE RESPONSE:            request digest, keep-alive counter, MAC
+//   RELEASE REQUEST:                                   request digest, cause, MAC
+struct LinkMessage {
+  MessageType type = MessageType::kLinkConfirm;
   Digest request_digest{};
+  std::optional<std::uint32_t> keepalive_counter;
+  std::optional<Cause> cause;
   Mac mac{};
-  bool operator==(const LinkConfirm&) const = default;
+  bool operator==(const LinkMessage&) const = default;
 };
 
 using Body =
-    std::variant<DirectCommunicationRequest, DirectCommunicationAccept, DirectCommunicationReject, LinkConfirm>;
+    std::variant<DirectCommunicationRequest, DirectCommunicationAccept, DirectCommunicationReject, LinkMessage>;
 
 // A decoded message together with its exact bytes, so that signatures are checked over what was received.
 struct Message {
@@ -112,6 +119,8 @@ Bytes encode_accept_unsigned(const DirectCommunicationAccept& accept);
 void append_signature(Bytes& message, Iei iei, const Signature& signature);
 void append_mac(Bytes& message, const Mac& mac);
 Bytes encode_link_confirm_unsigned(const Digest& request_digest);
+// A link message without its MAC (the `mac` field is ignored); append_mac() completes it.
+Bytes encode_link_message_unsigned(const LinkMessage& message);
 void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteView certificate);
 Bytes encode_reject(const DirectCommunicationReject& reject);
 // Whole messages (all parts present in the struct), for tests and tools.

@@ -157,16 +157,18 @@ TEST(Daemons, SigtermStopsEachDaemonWithExitCode0) {
   EXPECT_EQ(events(tb.log("relay-ue"), "stopping").size(), 1u);
 }
 
-TEST(Daemons, SourceWithoutRelayFailsAfterItsTimeoutWithExitCode1) {
+TEST(Daemons, SourceWithoutRelayFailsAfterItsLastT5080TryWithExitCode1) {
   LoopbackTestbed tb;
-  // Shorten T5080 so that the test is quick.
+  // Shorten T5080 so that the test is quick: 50, 100, 200 ms.
   std::string cfg = read_file(tb.config("source-ue"));
-  cfg.replace(cfg.find("handshake_timeout_ms: 5000"), 26, "handshake_timeout_ms: 300");
+  cfg.replace(cfg.find("t5080_ms: 500"), 13, "t5080_ms: 50");
+  cfg.replace(cfg.find("max_tries: 20"), 13, "max_tries: 3");
   std::ofstream(tb.config("source-ue")) << cfg;
   EXPECT_EQ(tb.run_source_once(), 1);
   const auto failed = events(tb.log("source-ue"), "link_failed");
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["check"], "timeout");
+  EXPECT_EQ(failed[0]["reason"], "no answer after 3 tries (T5080)");
 }
 
 }  // namespace

@@ -205,4 +205,60 @@ void LoopbackTestbed::reissue(const std::string& role_dir, const std::string& ca
   if (run(argv, &out) != 0) throw std::runtime_error("u2u-provision issue failed: " + out);
 }
 
+Impair::Impair(const std::string& log, int upstream_port, std::vector<std::string> impairments)
+    : process(
+          [&] {
+            std::vector<std::string> argv{bin("u2u-impair"),
+                                          "--listen",
+                                          "127.0.0.1:0",
+                                          "--upstream",
+                                          "127.0.0.1:" + std::to_string(upstream_port),
+                                          "--seed",
+                                          "1"};
+            argv.insert(argv.end(), impairments.begin(), impairments.end());
+            return argv;
+          }(),
+          log) {
+  const auto started = wait_for_event(log, "started", 5s);
+  if (!started) throw std::runtime_error("u2u-impair did not start:\n" + read_file(log));
+  const std::string listen = (*started)["listen"];
+  port = std::stoi(listen.substr(listen.rfind(':') + 1));
+}
+
+Json Impair::stop() {
+  process.signal(SIGTERM);
+  process.wait(5s);
+  const auto last = events(process.log_path(), "stopping");
+  return last.empty() ? Json::object() : last.back();
+}
+
+void repoint(const std::string& config, int from, int to) {
+  std::string text = read_file(config);
+  const std::string old_line = "port: " + std::to_string(from) + "\n";
+  const auto at = text.find(old_line);
+  if (at == std::string::npos || text.find(old_line, at + 1) != std::string::npos) {
+    throw std::runtime_error("no single line \"" + old_line + "\" in " + config);
+  }
+  text.replace(at, old_line.size(), "port: " + std::to_string(to) + "\n");
+  std::ofstream(config, std::ios::trunc) << text;
+}
+
+void set_if_present(const std::string& config, const std::string& key, const std::string& value) {
+  std::string text = read_file(config);
+  // The key at the start of a line, indented or not.
+  std::size_t start = std::string::npos;
+  for (std::size_t at = text.find(key + ": "); at != std::string::npos; at = text.find(key + ": ", at + 1)) {
+    const auto line = text.rfind('\n', at);
+    const auto indent = line == std::string::npos ? 0 : line + 1;
+    if (text.find_first_not_of(' ', indent) == at) {
+      start = at;
+      break;
+    }
+  }
+  if (start == std::string::npos) return;
+  const auto end = text.find('\n', start);
+  text.replace(start, end - start, key + ": " + value);
+  std::ofstream(config, std::ios::trunc) << text;
+}
+
 }  // namespace u2u::test

@@ -89,4 +89,19 @@ class LoopbackTestbed {
   int base_port_;
 };
 
+// u2u-impair in front of 127.0.0.1:upstream_port, listening on a port of its choosing (read from "started").
+struct Impair {
+  Impair(const std::string& log, int upstream_port, std::vector<std::string> impairments);
+  // SIGTERM; the counters of the last line ("stopping").
+  Json stop();
+
+  Process process;
+  int port = 0;
+};
+
+// Replaces the one line "port: FROM" of a config with "port: TO".
+void repoint(const std::string& config, int from, int to);
+// Sets `key: value` where the config has a line for `key` (keys the daemons do not know are left alone).
+void set_if_present(const std::string& config, const std::string& key, const std::string& value);
+
 }  // namespace u2u::test

@@ -16,7 +16,11 @@ TEST(ConfigExamples, SourceExampleLoadsWithEveryDocumentedKey) {
   EXPECT_EQ(c->relay_user_info_id, "relay-ue");
   EXPECT_EQ(c->relay.port, 40101);
   EXPECT_EQ(c->target_layer2_id, 0x000003u);
-  EXPECT_EQ(c->handshake_timeout.count(), 5000);
+  EXPECT_EQ(c->t5080.count(), 500);
+  EXPECT_EQ(c->t5080_max.count(), 1000);
+  EXPECT_EQ(c->max_tries, 20u);
+  EXPECT_EQ(c->keepalive_interval.count(), 10000);
+  EXPECT_FALSE(c->forward_secrecy);
   EXPECT_EQ(c->common.credentials.ca, kConfigDir + "ca/cert.pem");  // relative to the file
 }
 
@@ -32,7 +36,7 @@ TEST(ConfigExamples, TargetExampleLoads) {
   auto c = config::load_target(kConfigDir + "target-ue.yaml");
   ASSERT_TRUE(c.ok()) << c.error().reason;
   EXPECT_EQ(c->max_sessions, 1024u);
-  EXPECT_EQ(c->session_timeout.count(), 30000);
+  EXPECT_EQ(c->session_timeout.count(), 45000);
 }
 
 }  // namespace

@@ -23,8 +23,12 @@ void InMemoryNetwork::deliver(const Endpoint& from, const std::string& role, pro
       if (on_flight && !on_flight(flight)) continue;
       auto it = nodes_.find(flight.to);
       if (it == nodes_.end()) continue;
-      wire_log.push_back(flight);
-      queue.push_back({flight.to, it->second.first, it->second.second->on_datagram(flight.from, flight.datagram, now)});
+      const int copies = 1 + (extra_copies ? extra_copies(flight) : 0);
+      for (int c = 0; c < copies; ++c) {
+        wire_log.push_back(flight);
+        queue.push_back(
+            {flight.to, it->second.first, it->second.second->on_datagram(flight.from, flight.datagram, now)});
+      }
     }
   }
   if (budget <= 0) throw std::runtime_error("datagram storm in the in-memory network");
@@ -72,10 +76,31 @@ Testbed::Testbed(protocol::SourceConfig s, protocol::RelayConfig r, protocol::Ta
 
 void Testbed::run(const Now& now) { net.deliver(kSourceEndpoint, "source-ue", source.start(now), now); }
 
-void Testbed::fire_timers(const Now& at) {
-  net.deliver(kSourceEndpoint, "source-ue", source.on_timer(at), at);
-  net.deliver(kRelayEndpoint, "relay-ue", relay.on_timer(at), at);
-  net.deliver(kTargetEndpoint, "target-ue", target.on_timer(at), at);
+Now Testbed::fire_timers(const Now& until) {
+  struct Party {
+    const Endpoint* at;
+    const char* role;
+    protocol::Node* node;
+  };
+  const Party parties[] = {{&kSourceEndpoint, "source-ue", &source},
+                           {&kRelayEndpoint, "relay-ue", &relay},
+                           {&kTargetEndpoint, "target-ue", &target}};
+  Now now = until;
+  for (int budget = 100000; budget > 0; --budget) {
+    const Party* next = nullptr;
+    MonoTime when = until.mono;
+    for (const auto& p : parties) {
+      const auto d = p.node->next_deadline();
+      if (d && *d <= when) {
+        when = *d;
+        next = &p;
+      }
+    }
+    if (next == nullptr) return now;
+    now = Now{when, until.wall - (until.mono - when)};
+    net.deliver(*next->at, next->role, next->node->on_timer(now), now);
+  }
+  throw std::runtime_error("timers keep firing: a deadline does not move forward");
 }
 
 Now later(const Now& now, std::chrono::milliseconds by) { return Now{now.mono + by, now.wall + by}; }

@@ -37,6 +37,8 @@ class InMemoryNetwork {
   void attach(const Endpoint& at, std::string role, protocol::Node& node) { nodes_[at] = {std::move(role), &node}; }
   // Return false to drop the datagram; it may be modified in place.
   std::function<bool(InFlight&)> on_flight;
+  // How many extra copies of a datagram that passed on_flight arrive (duplication on the link).
+  std::function<int(const InFlight&)> extra_copies;
 
   void deliver(const Endpoint& from, const std::string& role, protocol::Output out, const Now& now);
   std::vector<LoggedEvent> log;
@@ -61,8 +63,9 @@ struct Testbed {
   InMemoryNetwork net;
 
   void run(const Now& now = test_now());  // source.start() and deliver everything
-  // Fires every node's timers as of `later` (e.g. past every timeout) and delivers what follows.
-  void fire_timers(const Now& later);
+  // Simulated time: fires every node's deadlines in time order up to `until` (retransmissions, keep-alives,
+  // expiries), delivering what each produces. Returns the time of the last deadline fired.
+  Now fire_timers(const Now& until);
 };
 
 // `now` moved forward by `by`, on both clocks.

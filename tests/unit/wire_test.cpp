@@ -75,7 +75,9 @@ wire::DirectCommunicationReject sample_reject() {
   return {counting<wire::kDigestSize>(0xB0), Cause::kAuthenticationFailure, wire::RejectedBy::kTarget};
 }
 
-wire::LinkConfirm sample_link_confirm() { return {counting<wire::kDigestSize>(0xC8), counting<wire::kMacSize>(0x37)}; }
+wire::LinkMessage sample_link_confirm() {
+  return {MessageType::kLinkConfirm, counting<wire::kDigestSize>(0xC8), {}, {}, counting<wire::kMacSize>(0x37)};
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // An independent model of the layout (docs/protocol.md section 3): type octet, then IEI (1) || length (2, big-endian)
@@ -161,7 +163,7 @@ RawMessage raw_reject(const wire::DirectCommunicationReject& r) {
            ie(Iei::kRejectedBy, ByteView(&by, 1))}};
 }
 
-RawMessage raw_link_confirm(const wire::LinkConfirm& c) {
+RawMessage raw_link_confirm(const wire::LinkMessage& c) {
   return {0x0E, {ie(Iei::kRequestDigest, c.request_digest), ie(Iei::kKeyConfirmationMac, c.mac)}};
 }
 
@@ -404,8 +406,8 @@ TEST(WireRoundTrip, RejectDecodesToTheSameStructAndReencodesIdentically) {
 TEST(WireRoundTrip, LinkConfirmDecodesToTheSameStructAndReencodesIdentically) {
   expect_round_trip(sample_link_confirm(), MessageType::kLinkConfirm);
   // All-zero and all-ones values too: nothing in the digest or MAC is interpreted.
-  expect_round_trip(wire::LinkConfirm{}, MessageType::kLinkConfirm);
-  wire::LinkConfirm ones;
+  expect_round_trip(wire::LinkMessage{}, MessageType::kLinkConfirm);
+  wire::LinkMessage ones;
   ones.request_digest.fill(0xFF);
   ones.mac.fill(0xFF);
   expect_round_trip(ones, MessageType::kLinkConfirm);
@@ -1347,6 +1349,71 @@ TEST(WireCause, RejectCarryingAnUnknownCauseValueDecodesAsCause111) {
     auto m = wire::decode_message(serialize(raw));
     ASSERT_TRUE(m.ok()) << m.error().reason;
     EXPECT_EQ(std::get<wire::DirectCommunicationReject>(m->body).cause, Cause::kProtocolErrorUnspecified);
+  }
+}
+
+}  // namespace
+}  // namespace u2u::test
+
+namespace u2u::test {
+namespace {
+
+// The link messages of issue #4 (release, keep-alive, the LINK CONFIRM ACK) share LINK CONFIRM's framing.
+std::vector<wire::LinkMessage> every_link_message() {
+  const auto digest = counting<wire::kDigestSize>(0x40);
+  const auto mac = counting<wire::kMacSize>(0x90);
+  return {{MessageType::kLinkConfirm, digest, {}, {}, mac},
+          {MessageType::kLinkConfirmAck, digest, {}, {}, mac},
+          {MessageType::kKeepaliveRequest, digest, 0x01020304u, {}, mac},
+          {MessageType::kKeepaliveResponse, digest, 0xFFFFFFFFu, {}, mac},
+          {MessageType::kReleaseRequest, digest, {}, Cause::kNoLongerNeeded, mac},
+          {MessageType::kReleaseAccept, digest, {}, {}, mac}};
+}
+
+TEST(WireLinkMessages, EveryKindRoundTripsAndItsMacCoversEverythingBeforeIt) {
+  for (const auto& link : every_link_message()) {
+    SCOPED_TRACE(std::string(wire::message_name(link.type)));
+    ASSERT_TRUE(wire::is_link_message(link.type));
+    const Bytes bytes = wire::encode(link);
+    auto m = wire::decode_message(bytes);
+    ASSERT_TRUE(m.ok()) << m.error().reason;
+    EXPECT_EQ(std::get<wire::LinkMessage>(m->body), link);
+    EXPECT_EQ(wire::encode(m->body), bytes);
+    EXPECT_EQ(m->mac_offset, bytes.size() - wire::kIeHeaderSize - wire::kMacSize);
+    EXPECT_EQ(to_hex(m->covered_by_mac()), to_hex(wire::encode_link_message_unsigned(link)));
+  }
+}
+
+TEST(WireLinkMessages, KeepaliveCounterIsFourOctetsBigEndianAndReleaseCarriesItsCause) {
+  const auto all = every_link_message();
+  const Bytes keepalive = wire::encode(all[2]);
+  // type, digest IE (3 + 32), then the counter IE: 0x10 0x0004 01 02 03 04.
+  const Bytes expected{0x10, 0x00, 0x04, 0x01, 0x02, 0x03, 0x04};
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), keepalive.begin() + 1 + 35));
+  const Bytes release = wire::encode(all[4]);
+  const Bytes cause{0x0B, 0x00, 0x01, 0x02};
+  EXPECT_TRUE(std::equal(cause.begin(), cause.end(), release.begin() + 1 + 35));
+}
+
+TEST(WireLinkMessages, EveryPrefixAndEveryMissingOrForeignIeIsRefused) {
+  for (const auto& link : every_link_message()) {
+    SCOPED_TRACE(std::string(wire::message_name(link.type)));
+    const Bytes bytes = wire::encode(link);
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      auto m = wire::decode_message(ByteView(bytes).first(n));
+      EXPECT_FALSE(m.ok()) << "prefix of " << n << " octets";
+      if (!m.ok()) EXPECT_EQ(m.error().cause, Cause::kProtocolErrorUnspecified);
+    }
+    Bytes trailing = bytes;
+    trailing.push_back(0x00);
+    EXPECT_FALSE(wire::decode_message(trailing).ok());
+    // A counter where none belongs, or none where one must be: the other kinds' schemas refuse it.
+    wire::LinkMessage other = link;
+    other.keepalive_counter = link.keepalive_counter ? std::nullopt : std::optional<std::uint32_t>(7);
+    EXPECT_FALSE(wire::decode_message(wire::encode(other)).ok());
+    wire::LinkMessage caused = link;
+    caused.cause = link.cause ? std::nullopt : std::optional<Cause>(Cause::kNoLongerNeeded);
+    EXPECT_FALSE(wire::decode_message(wire::encode(caused)).ok());
   }
 }
 

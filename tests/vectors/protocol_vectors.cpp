@@ -197,7 +197,8 @@ Json to_json(const Inputs& in, const Outputs& out) {
   }
   const char* steps[][3] = {{"1", "source-ue", "relay-ue"}, {"3", "relay-ue", "target-ue"},
                             {"5", "target-ue", "relay-ue"}, {"7", "relay-ue", "source-ue"},
-                            {"9", "source-ue", "relay-ue"}, {"9", "relay-ue", "target-ue"}};
+                            {"9", "source-ue", "relay-ue"}, {"9", "relay-ue", "target-ue"},
+                            {"9", "target-ue", "relay-ue"}, {"9", "relay-ue", "source-ue"}};
   for (std::size_t i = 0; i < out.datagrams.size() && i < std::size(steps); ++i) {
     j["datagrams"].push_back({{"step", std::stoi(steps[i][0])},
                               {"from", steps[i][1]},

@@ -42,7 +42,9 @@ struct SignatureRecord {
 };
 
 struct Outputs {
-  std::vector<Bytes> datagrams;  // steps 1, 3, 5, 7, 9 (source to relay), 9 (relay to target) in order
+  // Steps 1, 3, 5, 7, then step 9's LINK CONFIRM (source to relay, relay to target) and its LINK CONFIRM ACK
+  // (target to relay, relay to source), in order.
+  std::vector<Bytes> datagrams;
   std::vector<SignatureRecord> signatures;
   wire::Digest request_digest{};
   Bytes ecdh_secret;

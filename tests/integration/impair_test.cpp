@@ -1,0 +1,158 @@
+// u2u-impair on loopback: it forwards both ways and keeps its peers apart, the real daemons establish a link
+// through one proxy on each hop when nothing is impaired, and a hop that loses everything makes the source fail.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "integration/process.hpp"
+
+namespace u2u::test {
+namespace {
+
+// A UDP socket on 127.0.0.1 with a receive timeout, for playing a peer or the upstream.
+class Socket {
+ public:
+  Socket() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in a = address(0);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
+    timeval tv{2, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Socket() { ::close(fd_); }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  static sockaddr_in address(int port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    return a;
+  }
+  int port() const {
+    sockaddr_in a{};
+    socklen_t n = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    return ntohs(a.sin_port);
+  }
+  void send_to(int port, const std::string& text) const {
+    const sockaddr_in a = address(port);
+    ::sendto(fd_, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+  }
+  // The text and the sender's port, or nullopt after the timeout.
+  std::optional<std::pair<std::string, int>> receive() const {
+    char buf[2048];
+    sockaddr_in from{};
+    socklen_t n = sizeof from;
+    const ssize_t got = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &n);
+    if (got < 0) return std::nullopt;
+    return std::pair{std::string(buf, static_cast<std::size_t>(got)), static_cast<int>(ntohs(from.sin_port))};
+  }
+
+ private:
+  int fd_;
+};
+
+TEST(Impair, ForwardsBothWaysAndGivesEachPeerItsOwnAddressAtTheUpstream) {
+  TempDir dir;
+  Socket upstream;
+  Impair proxy(dir.path() + "/impair.log", upstream.port(), {});
+  Socket a;
+  Socket b;
+  a.send_to(proxy.port, "from a");
+  const auto at_upstream_a = upstream.receive();
+  ASSERT_TRUE(at_upstream_a);
+  EXPECT_EQ(at_upstream_a->first, "from a");
+  b.send_to(proxy.port, "from b");
+  const auto at_upstream_b = upstream.receive();
+  ASSERT_TRUE(at_upstream_b);
+  EXPECT_EQ(at_upstream_b->first, "from b");
+  EXPECT_NE(at_upstream_a->second, at_upstream_b->second);  // two peers, two addresses at the upstream
+  // Answers go back to the peer each upstream address stands for, from the proxy's listen port.
+  upstream.send_to(at_upstream_b->second, "to b");
+  upstream.send_to(at_upstream_a->second, "to a");
+  const auto at_a = a.receive();
+  const auto at_b = b.receive();
+  ASSERT_TRUE(at_a && at_b);
+  EXPECT_EQ(at_a->first, "to a");
+  EXPECT_EQ(at_b->first, "to b");
+  EXPECT_EQ(at_a->second, proxy.port);
+  EXPECT_EQ(events(proxy.process.log_path(), "peer_added").size(), 2u);
+  const Json last = proxy.stop();
+  EXPECT_EQ(last.value("up_received", -1), 2);
+  EXPECT_EQ(last.value("up_forwarded", -1), 2);
+  EXPECT_EQ(last.value("down_received", -1), 2);
+  EXPECT_EQ(last.value("down_forwarded", -1), 2);
+  EXPECT_EQ(last.value("up_dropped", -1) + last.value("down_dropped", -1), 0);
+  EXPECT_EQ(last.value("role", ""), "u2u-impair");
+  EXPECT_EQ(last.value("signal", 0), SIGTERM);
+}
+
+TEST(Impair, LinkEstablishedThroughAnUnimpairedProxyOnEachHop) {
+  LoopbackTestbed tb;
+  const int relay_port = tb.base_port() + 1;
+  const int target_port = tb.base_port() + 2;
+  Impair source_hop(tb.dir() + "/impair-source-relay.log", relay_port, {});
+  Impair target_hop(tb.dir() + "/impair-relay-target.log", target_port, {});
+  repoint(tb.config("source-ue"), relay_port, source_hop.port);
+  repoint(tb.config("relay-ue"), target_port, target_hop.port);
+  tb.start_relay();
+  tb.start_target();
+  ASSERT_EQ(tb.run_source_once(), 0) << read_file(tb.log("source-ue"));
+  const auto at_source = events(tb.log("source-ue"), "link_established");
+  const auto at_target = wait_for_event(tb.log("target-ue"), "link_established");
+  ASSERT_EQ(at_source.size(), 1u);
+  ASSERT_TRUE(at_target);
+  EXPECT_EQ(at_source[0]["kd_id"], (*at_target)["kd_id"]);
+  // Everything went through the proxies: the request and LINK CONFIRM up, the accept down, on both hops.
+  for (Impair* hop : {&source_hop, &target_hop}) {
+    const Json last = hop->stop();
+    EXPECT_GE(last.value("up_forwarded", 0), 2) << last.dump();
+    EXPECT_GE(last.value("down_forwarded", 0), 1) << last.dump();
+    EXPECT_EQ(last.value("up_dropped", -1) + last.value("down_dropped", -1), 0) << last.dump();
+  }
+}
+
+TEST(Impair, SourceFailsWhenTheHopToTheRelayLosesEverything) {
+  LoopbackTestbed tb;
+  const int relay_port = tb.base_port() + 1;
+  Impair source_hop(tb.dir() + "/impair-source-relay.log", relay_port, {"--loss", "100"});
+  repoint(tb.config("source-ue"), relay_port, source_hop.port);
+  // A shorter T5080 schedule keeps the test short.
+  set_if_present(tb.config("source-ue"), "t5080_ms", "100");
+  set_if_present(tb.config("source-ue"), "max_tries", "3");
+  tb.start_relay();
+  tb.start_target();
+  EXPECT_EQ(tb.run_source_once(18s), 1) << read_file(tb.log("source-ue"));
+  EXPECT_EQ(events(tb.log("source-ue"), "link_failed").size(), 1u) << read_file(tb.log("source-ue"));
+  EXPECT_TRUE(events(tb.log("source-ue"), "link_established").empty());
+  EXPECT_TRUE(events(tb.log("relay-ue"), "step").empty());  // nothing reached the relay
+  const Json last = source_hop.stop();
+  EXPECT_GE(last.value("up_received", 0), 1) << last.dump();
+  EXPECT_EQ(last.value("up_dropped", -1), last.value("up_received", -2)) << last.dump();
+  EXPECT_EQ(last.value("up_forwarded", -1), 0) << last.dump();
+}
+
+TEST(Impair, UsageErrorsExitWith2AndHelpWith0) {
+  std::string out;
+  EXPECT_EQ(run({bin("u2u-impair"), "--help"}, &out), 0);
+  EXPECT_NE(out.find("--loss PCT"), std::string::npos);
+  EXPECT_EQ(run({bin("u2u-impair"), "--version"}, &out), 0);
+  EXPECT_NE(out.find("u2u-impair "), std::string::npos);
+  EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0"}, &out), 2);
+  EXPECT_NE(out.find("--upstream"), std::string::npos);
+  EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--loss", "150"}, &out), 2);
+  Socket taken;
+  EXPECT_EQ(
+      run({bin("u2u-impair"), "--listen", "127.0.0.1:" + std::to_string(taken.port()), "--upstream", "127.0.0.1:9"},
+          &out),
+      2);
+  EXPECT_NE(out.find("cannot bind"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace u2u::test

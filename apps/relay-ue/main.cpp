@@ -24,20 +24,37 @@ int main(int argc, char** argv) {
     if (!endpoint) return daemon::config_error(kSpec, endpoint.error());
     targets.push_back({t.user_info_id, t.layer2_id, *endpoint});
   }
+  std::optional<protocol::DiscoveryConfig> discovery_config;
+  if (file.discovery) {
+    auto d = config::discovery_config(*file.discovery, file.common.file);
+    if (!d) return daemon::config_error(kSpec, d.error());
+    d->signalling_port = listen.port;
+    discovery_config = std::move(d).value();
+  }
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
-  protocol::RelayUe relay(protocol::RelayConfig{.self = std::move(self),
-                                                .targets = std::move(targets),
-                                                .max_pending = file.max_pending,
-                                                .pending_timeout = file.pending_timeout,
-                                                .max_links = file.max_links,
-                                                .link_timeout = file.link_timeout,
-                                                .replay_window = file.replay_window,
-                                                .replay_cache_size = file.replay_cache_size,
-                                                .rate_limit_per_second = file.rate_limit_per_second,
-                                                .rate_limit_burst = file.rate_limit_burst});
+  // With discovery, the relay announces itself and the targets it reaches, and routes to discovered targets too.
+  std::optional<protocol::RelayDiscovery> discovery;
+  if (discovery_config) discovery.emplace(self, *discovery_config, targets);
+  protocol::RelayUe relay(protocol::RelayConfig{
+      .self = std::move(self),
+      .targets = std::move(targets),
+      .directory = discovery ? std::function<std::optional<protocol::RelayTarget>(std::string_view)>(
+                                   [&discovery](std::string_view id) { return discovery->find(id); })
+                             : nullptr,
+      .max_pending = file.max_pending,
+      .pending_timeout = file.pending_timeout,
+      .max_links = file.max_links,
+      .link_timeout = file.link_timeout,
+      .replay_window = file.replay_window,
+      .replay_cache_size = file.replay_cache_size,
+      .rate_limit_per_second = file.rate_limit_per_second,
+      .rate_limit_burst = file.rate_limit_burst});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(relay, listen); !s) return daemon::config_error(kSpec, s.error());
+  if (discovery) {
+    if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
+  }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending)));
@@ -45,6 +62,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> reload_warnings;
     auto party = config::load_party(file.common, crypto::Role::kRelay, Now::read().wall, reload_warnings);
     if (!party) return party.error();
+    if (discovery) discovery->reload(*party);
     relay.reload(std::move(party).value());
     return {};
   });

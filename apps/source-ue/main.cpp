@@ -1,4 +1,6 @@
 // source-ue: the source UE daemon (seed steps 1 and 8).
+#include <boost/asio/post.hpp>
+
 #include "daemon/service.hpp"
 
 namespace {
@@ -31,28 +33,59 @@ int main(int argc, char** argv) {
   auto prepared = daemon::prepare(kSpec, argc, argv, &config::load_source, crypto::Role::kUe);
   if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
-  auto relay = config::resolve(file.relay, file.common.file, "relay");
-  if (!relay) return daemon::config_error(kSpec, relay.error());
+  Endpoint relay_endpoint;
+  if (!file.relay_user_info_id.empty()) {
+    auto relay = config::resolve(file.relay, file.common.file, "relay");
+    if (!relay) return daemon::config_error(kSpec, relay.error());
+    relay_endpoint = *relay;
+  }
+  std::optional<protocol::SourceDiscovery> discovery;
+  if (file.discovery) {
+    auto d = config::discovery_config(*file.discovery, file.common.file);
+    if (!d) return daemon::config_error(kSpec, d.error());
+    d->signalling_port = listen.port;
+    discovery.emplace(self, std::move(d).value(), file.target_user_info_id, file.discovery->model,
+                      file.discovery->selection, file.discovery->preference);
+  }
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
-  protocol::SourceUe source(source_config(std::move(self), file, *relay));
+  protocol::SourceUe source(source_config(std::move(self), file, relay_endpoint));
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(source, listen); !s) return daemon::config_error(kSpec, s.error());
+  if (discovery) {
+    if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
+  }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
-                                .with("relay", file.relay_user_info_id)
-                                .with("relay_address", relay->to_string())
+                                .with("relay", discovery ? std::string("(discovery)") : file.relay_user_info_id)
                                 .with("target", file.target_user_info_id)
                                 .with("mode", options.once ? "once" : "daemon")
                                 .with("forward_secrecy", file.forward_secrecy ? "on" : "off"));
 
   // --once: a link up at both ends (the target acknowledged the LINK CONFIRM), released again, exits 0; any
   // failure exits 1. Otherwise the link is kept: a failed handshake is tried again after retry_interval_ms, a
-  // lost link (keep-alive) at once; SIGTERM releases the link before the daemon stops.
+  // lost link (keep-alive) at once; SIGTERM releases the link before the daemon stops. With discovery, each
+  // handshake goes through the selected relay, and a failed or lost link makes discovery select another.
   const bool once = options.once;
   bool stopping = false;
   int result = daemon::kExitOk;
   boost::asio::steady_timer retry(service.io());
   const auto now = [] { return Now::read(); };
+  const auto begin = [&] {
+    if (stopping) return;
+    if (discovery) {
+      const auto& selected = discovery->selected();
+      if (!selected) return;  // wait for relay_selected
+      source.select_relay(selected->user_info_id, selected->layer2_id, selected->endpoint,
+                          selected->target_layer2_id);
+    }
+    service.runner().dispatch(source.start(now()));
+  };
+  const auto begin_after = [&](Millis wait) {
+    retry.expires_after(wait);
+    retry.async_wait([&](boost::system::error_code ec) {
+      if (!ec) begin();
+    });
+  };
   const auto release_and_stop = [&](int exit_code) {
     result = exit_code;
     stopping = true;
@@ -68,19 +101,37 @@ int main(int argc, char** argv) {
     if (e.name == "link_released" && stopping) return service.stop(result);
     if (e.name != "link_failed" && e.name != "link_lost") return;
     if (once || stopping) return service.stop(stopping ? result : daemon::kExitFailure);
-    retry.expires_after(e.name == "link_lost" ? Millis(0) : file.retry_interval);
-    retry.async_wait([&](boost::system::error_code ec) {
-      if (!ec && !stopping) service.runner().dispatch(source.start(now()));
-    });
+    if (discovery) {
+      // Tell discovery, which avoids that relay for a while; a new selection (relay_selected) begins again.
+      const std::string relay = source.config().relay_user_info_id;
+      const auto* reason = e.find("reason");
+      boost::asio::post(service.io(), [&, relay, why = reason ? std::get<std::string>(*reason) : e.name] {
+        service.discovery_runner()->dispatch(discovery->relay_failed(relay, why, now()));
+        if (discovery->selected()) begin_after(discovery->selected()->user_info_id == relay ? file.retry_interval
+                                                                                            : Millis(0));
+      });
+      return;
+    }
+    begin_after(e.name == "link_lost" ? Millis(0) : file.retry_interval);
   });
+  if (discovery) {
+    service.discovery_runner()->set_event_hook([&](const protocol::Event& e) {
+      if (e.name != "relay_selected") return;
+      // A relay (newly) selected: a handshake through it, unless the link already goes through it.
+      const bool linked_through_it = source.state() == protocol::SourceUe::State::kEstablished &&
+                                     source.config().relay_user_info_id == discovery->selected()->user_info_id;
+      if (!linked_through_it) boost::asio::post(service.io(), begin);
+    });
+  }
   service.on_shutdown([&] { release_and_stop(result); });
   service.on_reload([&]() -> Status {
     std::vector<std::string> reload_warnings;
     auto party = config::load_party(file.common, crypto::Role::kUe, now().wall, reload_warnings);
     if (!party) return party.error();
+    if (discovery) discovery->reload(*party);
     source.reload(std::move(party).value());
     return {};
   });
-  service.runner().dispatch(source.start(now()));
+  if (!discovery) service.runner().dispatch(source.start(now()));
   return service.run();
 }

@@ -17,6 +17,13 @@ int main(int argc, char** argv) {
   auto prepared = daemon::prepare(kSpec, argc, argv, &config::load_target, crypto::Role::kUe);
   if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
+  std::optional<protocol::TargetDiscovery> discovery;
+  if (file.discovery) {
+    auto d = config::discovery_config(*file.discovery, file.common.file);
+    if (!d) return daemon::config_error(kSpec, d.error());
+    d->signalling_port = listen.port;
+    discovery.emplace(self, std::move(d).value());
+  }
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
   protocol::TargetUe target(protocol::TargetConfig{.self = std::move(self),
@@ -28,6 +35,9 @@ int main(int argc, char** argv) {
                                                    .link_timeout = file.link_timeout});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
+  if (discovery) {
+    if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
+  }
   service.runner().set_event_hook([&](const protocol::Event& e) {
     if (e.name != "link_established") return;
     const auto* peer = e.find("peer");
@@ -41,6 +51,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> reload_warnings;
     auto party = config::load_party(file.common, crypto::Role::kUe, Now::read().wall, reload_warnings);
     if (!party) return party.error();
+    if (discovery) discovery->reload(*party);
     target.reload(std::move(party).value());
     return {};
   });

@@ -28,6 +28,14 @@ constexpr const char* kUsage = R"(Usage:
                              with one leg on each network)
       --source-id ID, --relay-id ID, --target-id ID     User Info IDs (default source-ue, relay-ue, target-ue)
       --log-format text|json the configs' log format (default text)
+      --discovery neighbours|multicast
+                             configs that find the relay and the target by discovery (no static
+                             addresses): to each other's discovery ports (source N+10, relay N+11,
+                             target N+12), or over a multicast group (all on port N+10)
+      --discovery-model A|B  Model A (announcements, the default) or Model B (solicitation/response)
+      --multicast-group G    the group for --discovery multicast (default 239.192.85.50)
+      --relay-target-address A
+                             the relay's address on the target's network, where it has two legs
       --days N               validity of every certificate (default 365)
       --force                overwrite existing keys
   u2u-provision ca --out DIR [--name NAME] [--days N] [--force]
@@ -94,7 +102,9 @@ int report(const Status& s) {
 int testbed(const Args& a) {
   std::string error;
   if (a.values.count("--out") == 0) return usage_error("testbed needs --out DIR");
-  const auto base = number(a, "--base-port", provision::kDefaultBasePort, 1, 65533, error);
+  const bool discovery = a.values.count("--discovery") != 0;
+  const int max_base = discovery ? 65535 - 2 - provision::kDiscoveryPortOffset : 65533;
+  const auto base = number(a, "--base-port", provision::kDefaultBasePort, 1, max_base, error);
   const auto days = number(a, "--days", 365, 1, 36500, error);
   if (!base || !days) return usage_error(error);
   provision::TestbedPlan plan;
@@ -115,6 +125,20 @@ int testbed(const Args& a) {
   plan.source.port = static_cast<std::uint16_t>(*base);
   plan.relay.port = static_cast<std::uint16_t>(*base + 1);
   plan.target.port = static_cast<std::uint16_t>(*base + 2);
+  if (discovery) {
+    const std::string mode = value("--discovery", "");
+    if (mode == "neighbours") {
+      plan.discovery = provision::TestbedDiscovery::kNeighbours;
+    } else if (mode == "multicast") {
+      plan.discovery = provision::TestbedDiscovery::kMulticast;
+    } else {
+      return usage_error("--discovery is neighbours or multicast");
+    }
+  }
+  plan.discovery_model = value("--discovery-model", "A");
+  if (plan.discovery_model != "A" && plan.discovery_model != "B") return usage_error("--discovery-model is A or B");
+  plan.multicast_group = value("--multicast-group", provision::kDefaultMulticastGroup);
+  plan.relay_target_address = value("--relay-target-address", "");
   plan.log_format = value("--log-format", "text");
   if (plan.log_format != "text" && plan.log_format != "json") return usage_error("--log-format is text or json");
   auto written = provision::write_testbed(plan, std::chrono::system_clock::now());
@@ -185,7 +209,8 @@ int main(int argc, char** argv) {
   if (command == "testbed") {
     args = parse(argc, argv,
                  {"--out", "--base-port", "--source-address", "--relay-address", "--target-address", "--relay-listen",
-                  "--source-id", "--relay-id", "--target-id", "--log-format", "--days"},
+                  "--source-id", "--relay-id", "--target-id", "--log-format", "--days", "--discovery",
+                  "--discovery-model", "--multicast-group", "--relay-target-address"},
                  {"--force"}, error);
     if (!args) return usage_error(error);
     return testbed(*args);

@@ -199,6 +199,76 @@ Common common(Section& top, const std::string& file) {
   return c;
 }
 
+enum class Role { kSource, kRelay, kTarget };
+
+std::optional<DiscoveryFile> discovery(Section& top, Role role) {
+  auto s = top.optional_section("discovery");
+  if (!s) return std::nullopt;
+  DiscoveryFile d;
+  d.listen = s->listen("listen");
+  if (auto group = s->optional_section("multicast")) {
+    Listen g;
+    g.address = group->string("group");
+    g.port = d.listen.port;
+    d.multicast_group = g;
+    d.interfaces = group->string_list_or_empty("interfaces");
+    if (d.interfaces.empty()) throw ConfigError{group->key_path("interfaces"), "name at least one local address"};
+    group->done();
+  }
+  if (s->has("neighbours")) {
+    for (Section& n : s->list("neighbours")) {
+      Listen l;
+      l.address = n.string("address");
+      l.port = static_cast<std::uint16_t>(n.integer("port", 1, 65535));
+      n.done();
+      d.neighbours.push_back(l);
+    }
+  } else {
+    s->optional_section("neighbours");
+  }
+  if (!d.multicast_group && d.neighbours.empty()) {
+    throw ConfigError{s->key_path("multicast"), "discovery needs a multicast group or neighbours"};
+  }
+  d.interval = Millis(s->integer_or("interval_ms", 100, 600000, protocol::kDefaultDiscoveryInterval.count()));
+  d.lifetime = Millis(s->integer_or("lifetime_ms", 100, 3600000, protocol::kDefaultDiscoveryLifetime.count()));
+  d.max_clock_skew =
+      Millis(s->integer_or("max_clock_skew_ms", 100, 86400000, protocol::kDefaultDiscoveryMaxClockSkew.count()));
+  if (role != Role::kTarget) {
+    d.relay_service_code = static_cast<std::uint32_t>(
+        s->integer_or("relay_service_code", 0, wire::kLayer2IdMax, protocol::kDefaultRelayServiceCode));
+  }
+  // Source: A listens to announcements, B solicits. Relay and target: A announces (and answers solicitations),
+  // B only answers.
+  if (auto model = s->optional_string("model")) {
+    if (*model == "A" || *model == "a") {
+      d.model = protocol::DiscoveryModel::kModelA;
+    } else if (*model == "B" || *model == "b") {
+      d.model = protocol::DiscoveryModel::kModelB;
+    } else {
+      throw ConfigError{s->key_path("model"), "\"" + *model + "\" is not A or B"};
+    }
+  }
+  if (role == Role::kSource) {
+    if (auto policy = s->optional_string("selection")) {
+      if (*policy == "first") {
+        d.selection = protocol::SelectionPolicy::kFirst;
+      } else if (*policy == "preference") {
+        d.selection = protocol::SelectionPolicy::kPreference;
+      } else if (*policy == "rtt") {
+        d.selection = protocol::SelectionPolicy::kLowestRtt;
+      } else {
+        throw ConfigError{s->key_path("selection"), "\"" + *policy + "\" is not first, preference or rtt"};
+      }
+    }
+    d.preference = s->string_list_or_empty("preference");
+    if (d.selection == protocol::SelectionPolicy::kPreference && d.preference.empty()) {
+      throw ConfigError{s->key_path("preference"), "the preference policy needs a list of relay User Info IDs"};
+    }
+  }
+  s->done();
+  return d;
+}
+
 void replay_settings(Section& top, Millis& window, std::size_t& size) {
   window = Millis(top.integer_or("replay_window_ms", 1000, 86400000, protocol::kDefaultReplayWindow.count()));
   size = static_cast<std::size_t>(
@@ -245,15 +315,23 @@ Result<SourceFile> load_source(const std::string& path) {
   return load(path, [](Section& top, const std::string& file) {
     SourceFile f;
     f.common = common(top, file);
-    Section relay = top.section("relay");
-    f.relay_user_info_id = relay.user_info_id("user_info_id");
-    f.relay_layer2_id = relay.layer2_id("layer2_id");
-    f.relay.address = relay.string("address");
-    f.relay.port = static_cast<std::uint16_t>(relay.integer("port", 1, 65535));
-    relay.done();
+    f.discovery = discovery(top, Role::kSource);
+    if (auto relay = top.optional_section("relay")) {
+      f.relay_user_info_id = relay->user_info_id("user_info_id");
+      f.relay_layer2_id = relay->layer2_id("layer2_id");
+      f.relay.address = relay->string("address");
+      f.relay.port = static_cast<std::uint16_t>(relay->integer("port", 1, 65535));
+      relay->done();
+    } else if (!f.discovery) {
+      throw ConfigError{"relay", "missing (name the relay, or configure discovery)"};
+    }
     Section target = top.section("target");
     f.target_user_info_id = target.user_info_id("user_info_id");
-    f.target_layer2_id = target.layer2_id("layer2_id");
+    if (f.discovery && !target.has("layer2_id")) {
+      target.optional_string("layer2_id");  // learnt by discovery
+    } else {
+      f.target_layer2_id = target.layer2_id("layer2_id");
+    }
     target.done();
     if (auto timers = top.optional_section("timers")) {
       f.t5080 = Millis(timers->integer_or("t5080_ms", 10, 60000, protocol::kDefaultT5080.count()));
@@ -287,6 +365,10 @@ Result<RelayFile> load_relay(const std::string& path) {
   return load(path, [](Section& top, const std::string& file) {
     RelayFile f;
     f.common = common(top, file);
+    f.discovery = discovery(top, Role::kRelay);
+    if (f.discovery && !top.has("targets")) {
+      top.optional_section("targets");  // discovered
+    } else
     for (Section& t : top.list("targets")) {
       RelayTargetFile rt;
       rt.user_info_id = t.user_info_id("user_info_id");
@@ -323,6 +405,7 @@ Result<TargetFile> load_target(const std::string& path) {
   return load(path, [](Section& top, const std::string& file) {
     TargetFile f;
     f.common = common(top, file);
+    f.discovery = discovery(top, Role::kTarget);
     f.max_sessions = static_cast<std::size_t>(
         top.integer_or("max_sessions", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessions)));
     f.session_timeout =
@@ -344,6 +427,26 @@ Result<Endpoint> resolve(const Listen& listen, const std::string& file, const st
                       file + ": " + key + ".address: \"" + listen.address + "\" is not a numeric IPv4 or IPv6 address");
   }
   return *e;
+}
+
+Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file) {
+  protocol::DiscoveryConfig c;
+  if (d.multicast_group) {
+    auto group = resolve(*d.multicast_group, file, "discovery.multicast.group");
+    if (!group) return group.error();
+    c.destinations.push_back(*group);
+  }
+  for (std::size_t i = 0; i < d.neighbours.size(); ++i) {
+    auto n = resolve(d.neighbours[i], file, "discovery.neighbours[" + std::to_string(i) + "]");
+    if (!n) return n.error();
+    c.destinations.push_back(*n);
+  }
+  c.interval = d.interval;
+  c.lifetime = d.lifetime;
+  c.max_clock_skew = d.max_clock_skew;
+  c.relay_service_code = d.relay_service_code;
+  c.announce = d.model == protocol::DiscoveryModel::kModelA;
+  return c;  // signalling_port: the daemon's own listen port, set by the daemon
 }
 
 Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, WallTime now,

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/time.hpp"
 #include "logging/event_log.hpp"
+#include "protocol/discovery.hpp"
 #include "protocol/node.hpp"
 #include "protocol/relay.hpp"
 #include "protocol/source.hpp"
@@ -44,8 +45,24 @@ struct Common {
   Log log;
 };
 
+// discovery: (issue #6; config/*.yaml documents each key)
+struct DiscoveryFile {
+  Listen listen;                           // the discovery socket (a multicast port is shared by the host's daemons)
+  std::optional<Listen> multicast_group;   // group address and port
+  std::vector<std::string> interfaces;     // local addresses to join the group on and send out of
+  std::vector<Listen> neighbours;          // unicast destinations, where multicast is not available
+  Millis interval{};
+  Millis lifetime{};
+  Millis max_clock_skew{};
+  std::uint32_t relay_service_code = 0;
+  protocol::DiscoveryModel model = protocol::DiscoveryModel::kModelA;
+  protocol::SelectionPolicy selection = protocol::SelectionPolicy::kFirst;    // source
+  std::vector<std::string> preference;                                        // source
+};
+
 struct SourceFile {
   Common common;
+  std::optional<DiscoveryFile> discovery;  // without it, `relay` names the relay
   std::string relay_user_info_id;
   wire::Layer2Id relay_layer2_id = 0;
   Listen relay;
@@ -70,6 +87,7 @@ struct RelayTargetFile {
 
 struct RelayFile {
   Common common;
+  std::optional<DiscoveryFile> discovery;
   std::vector<RelayTargetFile> targets;
   std::size_t max_pending = 0;
   Millis pending_timeout{};
@@ -83,6 +101,7 @@ struct RelayFile {
 
 struct TargetFile {
   Common common;
+  std::optional<DiscoveryFile> discovery;
   std::size_t max_sessions = 0;
   Millis session_timeout{};
   bool forward_secrecy = false;  // required of every request
@@ -103,5 +122,7 @@ Result<protocol::LocalParty> load_party(const Common& common, crypto::Role role,
                                         std::vector<std::string>& warnings);
 
 Result<Endpoint> resolve(const Listen& listen, const std::string& file, const std::string& key);
+// The discovery destinations (the multicast group, the neighbours) and timers for the protocol core.
+Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file);
 
 }  // namespace u2u::config

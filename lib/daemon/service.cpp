@@ -55,6 +55,28 @@ Status Service::bind(protocol::Node& node, const Endpoint& listen) {
   return {};
 }
 
+Status Service::bind_discovery(protocol::Node& node, const config::DiscoveryFile& d) {
+  const auto fail = [&](const std::string& key, const std::string& reason) {
+    return make_error(Cause::kNone, "bind", common_.file + ": discovery." + key + ": " + reason);
+  };
+  auto listen = config::resolve(d.listen, common_.file, "discovery.listen");
+  if (!listen) return listen.error();
+  discovery_runner_ = std::make_unique<transport::UdpRunner>(io_, node, *log_);
+  if (auto s = discovery_runner_->bind(*listen, d.multicast_group.has_value()); !s) return fail("listen", s.error().reason);
+  if (d.multicast_group) {
+    auto group = config::resolve(*d.multicast_group, common_.file, "discovery.multicast.group");
+    if (!group) return group.error();
+    std::vector<Endpoint> interfaces;
+    for (const auto& i : d.interfaces) {
+      auto e = Endpoint::parse(i, 0);
+      if (!e) return fail("multicast.interfaces", "\"" + i + "\" is not a numeric address");
+      interfaces.push_back(*e);
+    }
+    if (auto s = discovery_runner_->enable_multicast(*group, interfaces); !s) return fail("multicast", s.error().reason);
+  }
+  return {};
+}
+
 void Service::started(const std::vector<std::string>& warnings, protocol::Event details) {
   for (const auto& w : warnings)
     log_->emit(protocol::event(protocol::Level::kWarn, "credential_warning").with("reason", w));
@@ -68,6 +90,7 @@ void Service::started(const std::vector<std::string>& warnings, protocol::Event 
                           .with("layer2_id", static_cast<std::int64_t>(common_.layer2_id))
                           .with("listen", runner_->local_endpoint().to_string())
                           .with("config", common_.file);
+  if (discovery_runner_) e.with("discovery", discovery_runner_->local_endpoint().to_string());
   for (auto& f : details.fields) e.fields.push_back(std::move(f));
   log_->emit(e);
   // Type=notify: ready once the socket is bound and the credentials are loaded.
@@ -92,6 +115,7 @@ void Service::stop(int exit_code) {
     const auto halt = [this] {
       notify_systemd("STOPPING=1");
       if (runner_) runner_->stop();
+      if (discovery_runner_) discovery_runner_->stop();
       signals_.cancel();
       hangup_.cancel();
       io_.stop();
@@ -137,6 +161,7 @@ int Service::run() {
   signals_.async_wait(on_signal);
   wait_for_hangup();
   runner_->start();
+  if (discovery_runner_) discovery_runner_->start();
   io_.run();
   return exit_code_;
 }

@@ -64,6 +64,9 @@ class Service {
 
   // Binds the node's socket; on failure the error names the config file and its listen key (exit 2).
   Status bind(protocol::Node& node, const Endpoint& listen);
+  // The discovery socket (a second one), for a discovery agent; the error names the config's discovery keys.
+  Status bind_discovery(protocol::Node& node, const config::DiscoveryFile& discovery);
+  transport::UdpRunner* discovery_runner() { return discovery_runner_.get(); }
   // Logs "started" (and each credential warning) once the socket is bound and the credentials are loaded.
   void started(const std::vector<std::string>& warnings, protocol::Event details);
   void stop(int exit_code);
@@ -89,6 +92,7 @@ class Service {
   bool shutting_down_ = false;
   std::unique_ptr<logging::EventLog> log_;
   std::unique_ptr<transport::UdpRunner> runner_;
+  std::unique_ptr<transport::UdpRunner> discovery_runner_;
   std::optional<logging::KeyLog> key_log_;
   int exit_code_ = kExitOk;
 };

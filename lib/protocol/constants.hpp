@@ -77,6 +77,21 @@ inline constexpr std::size_t kDefaultRelayMaxLinks = 4096;
 inline constexpr double kDefaultRateLimitPerSecond = 5.0;
 inline constexpr double kDefaultRateLimitBurst = 10.0;
 inline constexpr std::size_t kRateLimitSources = 65536;
+
+// Discovery (docs/protocol.md section 10): an announcement or solicitation each second; a peer not heard from
+// for 3.5 intervals is forgotten; timestamps within 30 s of the receiver's clock. Relay service code: the
+// project's (TS 24.554 11.2.8 leaves its values to the operator).
+inline constexpr std::chrono::milliseconds kDefaultDiscoveryInterval{1000};
+inline constexpr std::chrono::milliseconds kDefaultDiscoveryLifetime{3500};
+inline constexpr std::chrono::milliseconds kDefaultDiscoveryMaxClockSkew{30000};
+inline constexpr std::uint32_t kDefaultRelayServiceCode = 0x000001;
+// Discovery messages that need a signature check, per sender address, before the check (as for requests).
+inline constexpr double kDiscoveryRateLimitPerSecond = 5.0;
+inline constexpr double kDiscoveryRateLimitBurst = 10.0;
+// A relay whose link failed is avoided this long when another can be selected.
+inline constexpr std::chrono::milliseconds kRelayAvoidance{30000};
+// The discovery signature's label: this prefix and the message's name (wire::discovery_name()).
+inline constexpr std::string_view kLabelDiscovery = "U2U-RELAY-AUTH v1 discovery ";
 // Both outlast a handshake and its confirmation at the longest T5080 schedule (2 x 19.5 s).
 inline constexpr std::chrono::milliseconds kDefaultRelayPendingTimeout{45000};
 inline constexpr std::size_t kDefaultRelayMaxPending = 1024;

@@ -32,11 +32,12 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
   return out;
 }
 
-const RelayTarget* RelayUe::find_target(std::string_view user_info_id) const {
+std::optional<RelayTarget> RelayUe::find_target(std::string_view user_info_id) const {
   for (const auto& t : config_.targets) {
-    if (t.user_info_id == user_info_id) return &t;
+    if (t.user_info_id == user_info_id) return t;
   }
-  return nullptr;
+  if (config_.directory) return config_.directory(user_info_id);
+  return std::nullopt;
 }
 
 Outbound RelayUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest,
@@ -74,7 +75,7 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     }
     const bool answered = !r.forwarded_accept.empty();
     out.send.push_back(answered ? Outbound{r.source_endpoint, r.forwarded_accept}
-                                : Outbound{config_.targets[r.target].endpoint, r.forwarded_request});
+                                : Outbound{r.target.endpoint, r.forwarded_request});
     out.events.push_back(event(Level::kDebug, "retransmission")
                              .with("session", session)
                              .with("detail", answered ? "accept resent to source" : "request resent to target"));
@@ -86,8 +87,8 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     out.events.push_back(dropped_event("over the rate limit of new requests for this address", from, digest));
     return out;
   }
-  const RelayTarget* target = find_target(request.target_user_info_id);
-  if (target == nullptr || target->layer2_id != request.target_layer2_id) {
+  const std::optional<RelayTarget> target = find_target(request.target_user_info_id);
+  if (!target || target->layer2_id != request.target_layer2_id) {
     const Error e = make_error(Cause::kDirectCommunicationNotAllowed, "unknown_target",
                                "this relay does not reach \"" + request.target_user_info_id + "\" at Layer-2 ID " +
                                    std::to_string(request.target_layer2_id));
@@ -137,7 +138,7 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   r.source_endpoint = from;
   r.source_layer2_id = datagram.source;
   r.source_user_info_id = request.source_user_info_id;
-  r.target = static_cast<std::size_t>(target - config_.targets.data());
+  r.target = *target;
   r.session = session;
   r.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
   out.send.push_back({target->endpoint, r.forwarded_request});
@@ -159,7 +160,7 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
     return out;
   }
   Route& r = it->second;
-  const RelayTarget& target = config_.targets[r.target];
+  const RelayTarget& target = r.target;
   if (from != target.endpoint || datagram.source != target.layer2_id) {
     out.events.push_back(dropped_event("accept not from the target the request went to", from, accept.request_digest));
     return out;
@@ -220,7 +221,7 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
     return out;
   }
   const Route& r = it->second;
-  const RelayTarget& target = config_.targets[r.target];
+  const RelayTarget& target = r.target;
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
   const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
   if (!from_target && !from_source) {
@@ -253,7 +254,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
     return out;
   }
   Route& r = it->second;
-  const RelayTarget& target = config_.targets[r.target];
+  const RelayTarget& target = r.target;
   const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
   const bool source_sends = m.type == wire::MessageType::kLinkConfirm ||

@@ -19,7 +19,9 @@ struct RelayTarget {
 
 struct RelayConfig {
   LocalParty self;
-  std::vector<RelayTarget> targets;  // the target UEs this relay reaches (discovery comes later)
+  std::vector<RelayTarget> targets;  // the target UEs this relay is configured to reach
+  // The targets discovery found (RelayDiscovery::find), consulted after the configured ones.
+  std::function<std::optional<RelayTarget>(std::string_view)> directory;
   // Requests forwarded and not yet linked. When full, new requests are refused with #5 before any signature
   // check; entries are never evicted early (each holds a verified request), they expire.
   std::size_t max_pending = kDefaultRelayMaxPending;
@@ -54,7 +56,7 @@ class RelayUe final : public Node {
     Endpoint source_endpoint;
     wire::Layer2Id source_layer2_id = 0;
     std::string source_user_info_id;
-    std::size_t target = 0;  // index into config_.targets
+    RelayTarget target;  // where the request went (configured or discovered)
     std::string session;
     Bytes forwarded_request;  // the datagram sent to the target (step 3), resent for a retransmission
     Bytes forwarded_accept;   // the datagram sent to the source (step 7), once answered
@@ -65,7 +67,7 @@ class RelayUe final : public Node {
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
   Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
-  const RelayTarget* find_target(std::string_view user_info_id) const;
+  std::optional<RelayTarget> find_target(std::string_view user_info_id) const;
   void erase(std::map<wire::Digest, Route>::iterator it);
 
   RelayConfig config_;

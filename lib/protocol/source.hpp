@@ -46,6 +46,14 @@ class SourceUe final : public Node {
   const SessionKeys* keys() const { return link_ ? &link_->keys : nullptr; }
   const std::optional<Error>& failure() const { return failure_; }
   const SourceConfig& config() const { return config_; }
+  // Discovery chose a relay and learnt the target's Layer-2 ID: the next handshake goes through it.
+  void select_relay(std::string user_info_id, wire::Layer2Id layer2_id, Endpoint endpoint,
+                    wire::Layer2Id target_layer2_id) {
+    config_.relay_user_info_id = std::move(user_info_id);
+    config_.relay_layer2_id = layer2_id;
+    config_.relay_endpoint = endpoint;
+    config_.target_layer2_id = target_layer2_id;
+  }
   // SIGHUP: new credentials and trust for the next handshakes; the established link is kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
 

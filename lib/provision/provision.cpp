@@ -147,6 +147,29 @@ Status issue(const crypto::CertificateAuthority& ca, const crypto::IssueRequest&
   return write_credential(out_dir, *cert, *key, force);
 }
 
+// The discovery section of one role's config; `self` its own addresses, `neighbours` whom it reaches.
+std::string discovery_yaml(const TestbedPlan& plan, std::uint16_t port, const std::string& listen,
+                           const std::vector<std::string>& own_addresses,
+                           const std::vector<std::pair<std::string, std::uint16_t>>& neighbours) {
+  std::ostringstream y;
+  y << "discovery:\n";
+  if (plan.discovery == TestbedDiscovery::kMulticast) {
+    // Multicast datagrams reach a socket bound to the wildcard address (or the group), not to a unicast one.
+    y << "  listen: {address: 0.0.0.0, port: " << port << "}\n"
+      << "  multicast:\n"
+      << "    group: " << plan.multicast_group << "\n"
+      << "    interfaces: [";
+    for (std::size_t i = 0; i < own_addresses.size(); ++i) y << (i ? ", " : "") << own_addresses[i];
+    y << "]\n";
+  } else {
+    y << "  listen: {address: " << listen << ", port: " << port << "}\n"
+      << "  neighbours:\n";
+    for (const auto& [address, p] : neighbours) y << "    - {address: " << address << ", port: " << p << "}\n";
+  }
+  y << "  model: " << plan.discovery_model << "\n";
+  return y.str();
+}
+
 Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime now) {
   using namespace std::chrono_literals;
   const WallTime not_before = now - 1h;  // tolerate clocks a little behind across hosts
@@ -173,16 +196,33 @@ Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime
     written.push_back(plan.out + "/" + p.role + "/key.pem");
   }
 
+  const bool discovery = plan.discovery != TestbedDiscovery::kNone;
+  const bool multicast = plan.discovery == TestbedDiscovery::kMulticast;
+  const std::uint16_t discovery_base = static_cast<std::uint16_t>(plan.source.port + kDiscoveryPortOffset);
+  const std::uint16_t source_dport = discovery_base;
+  const std::uint16_t relay_dport = multicast ? discovery_base : static_cast<std::uint16_t>(discovery_base + 1);
+  const std::uint16_t target_dport = multicast ? discovery_base : static_cast<std::uint16_t>(discovery_base + 2);
+  const std::string relay_target_address =
+      plan.relay_target_address.empty() ? plan.relay.address : plan.relay_target_address;
+
   std::ostringstream source;
-  source << common_yaml("source-ue", plan.source, plan.log_format) << "relay:\n"
-         << "  user_info_id: " << plan.relay.user_info_id << "\n"
-         << "  layer2_id: " << hex24(plan.relay.layer2_id) << "\n"
-         << "  address: " << plan.relay.address << "\n"
-         << "  port: " << plan.relay.port << "\n"
-         << "target:\n"
-         << "  user_info_id: " << plan.target.user_info_id << "\n"
-         << "  layer2_id: " << hex24(plan.target.layer2_id) << "\n"
-         << "timers:\n"
+  source << common_yaml("source-ue", plan.source, plan.log_format);
+  if (discovery) {  // the relay and the target's Layer-2 ID are learnt
+    source << discovery_yaml(plan, source_dport, plan.source.listen, {plan.source.address},
+                             {{plan.relay.address, relay_dport}})
+           << "target:\n"
+           << "  user_info_id: " << plan.target.user_info_id << "\n";
+  } else {
+    source << "relay:\n"
+           << "  user_info_id: " << plan.relay.user_info_id << "\n"
+           << "  layer2_id: " << hex24(plan.relay.layer2_id) << "\n"
+           << "  address: " << plan.relay.address << "\n"
+           << "  port: " << plan.relay.port << "\n"
+           << "target:\n"
+           << "  user_info_id: " << plan.target.user_info_id << "\n"
+           << "  layer2_id: " << hex24(plan.target.layer2_id) << "\n";
+  }
+  source << "timers:\n"
          << "  t5080_ms: 500\n"
          << "  t5080_max_ms: 1000\n"
          << "  max_tries: 20\n"
@@ -191,12 +231,20 @@ Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime
          << "  keepalive_max_tries: 3\n"
          << "retry_interval_ms: 5000\n";
   std::ostringstream relay;
-  relay << common_yaml("relay-ue", plan.relay, plan.log_format) << "targets:\n"
-        << "  - user_info_id: " << plan.target.user_info_id << "\n"
-        << "    layer2_id: " << hex24(plan.target.layer2_id) << "\n"
-        << "    address: " << plan.target.address << "\n"
-        << "    port: " << plan.target.port << "\n"
-        << "max_pending: 1024\n"
+  relay << common_yaml("relay-ue", plan.relay, plan.log_format);
+  if (discovery) {  // the targets are learnt
+    std::vector<std::string> legs{plan.relay.address};
+    if (relay_target_address != plan.relay.address) legs.push_back(relay_target_address);
+    relay << discovery_yaml(plan, relay_dport, plan.relay.listen, legs,
+                            {{plan.source.address, source_dport}, {plan.target.address, target_dport}});
+  } else {
+    relay << "targets:\n"
+          << "  - user_info_id: " << plan.target.user_info_id << "\n"
+          << "    layer2_id: " << hex24(plan.target.layer2_id) << "\n"
+          << "    address: " << plan.target.address << "\n"
+          << "    port: " << plan.target.port << "\n";
+  }
+  relay << "max_pending: 1024\n"
         << "pending_timeout_ms: 45000\n"
         << "max_links: 4096\n"
         << "link_timeout_ms: 45000\n";
@@ -204,6 +252,10 @@ Result<std::vector<std::string>> write_testbed(const TestbedPlan& plan, WallTime
   target << common_yaml("target-ue", plan.target, plan.log_format) << "max_sessions: 1024\n"
          << "session_timeout_ms: 45000\n"
          << "link_timeout_ms: 45000\n";
+  if (discovery) {
+    target << discovery_yaml(plan, target_dport, plan.target.listen, {plan.target.address},
+                             {{relay_target_address, relay_dport}});
+  }
   for (const auto& [role, text] : {std::pair{"source-ue", source.str()}, std::pair{"relay-ue", relay.str()},
                                    std::pair{"target-ue", target.str()}}) {
     const std::string path = plan.out + "/" + role + ".yaml";

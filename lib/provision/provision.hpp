@@ -27,8 +27,18 @@ struct Host {
   std::uint16_t port = 0;
 };
 
+// Discovery configs (issue #6) instead of static relay and target addresses: over a multicast group (all three on
+// port base+10; each host's own addresses), or to neighbours (source base+10, relay base+11, target base+12).
+enum class TestbedDiscovery { kNone, kNeighbours, kMulticast };
+inline constexpr std::uint16_t kDiscoveryPortOffset = 10;
+inline constexpr const char* kDefaultMulticastGroup = "239.192.85.50";  // organization-local scope (RFC 2365)
+
 struct TestbedPlan {
   std::string out;
+  TestbedDiscovery discovery = TestbedDiscovery::kNone;
+  std::string discovery_model = "A";
+  std::string multicast_group = kDefaultMulticastGroup;
+  std::string relay_target_address;  // the relay's address on the target's segment (default: relay.address)
   Host source{"source-ue", 0x000001, "127.0.0.1", "127.0.0.1", 0};
   Host relay{"relay-ue", 0x000002, "127.0.0.1", "127.0.0.1", 0};
   Host target{"target-ue", 0x000003, "127.0.0.1", "127.0.0.1", 0};

@@ -1,6 +1,7 @@
 #include "transport/udp_runner.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/multicast.hpp>
 
 #include <memory>
 
@@ -40,12 +41,36 @@ Endpoint from_asio(const udp::endpoint& e) {
 UdpRunner::UdpRunner(asio::io_context& io, protocol::Node& node, logging::EventLog& log)
     : socket_(io), timer_(io), node_(node), log_(log) {}
 
-Status UdpRunner::bind(const Endpoint& local) {
+Status UdpRunner::bind(const Endpoint& local, bool shared) {
   boost::system::error_code ec;
   const udp::endpoint ep = to_asio(local);
   socket_.open(ep.protocol(), ec);
+  if (!ec && shared) socket_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket_.bind(ep, ec);
   if (ec) return make_error(Cause::kNone, "bind", "cannot bind UDP " + local.to_string() + ": " + ec.message());
+  return {};
+}
+
+Status UdpRunner::enable_multicast(const Endpoint& group, const std::vector<Endpoint>& interfaces) {
+  boost::system::error_code ec;
+  const auto group_address = to_asio(group).address();
+  if (!group_address.is_multicast()) {
+    return make_error(Cause::kNone, "multicast", group.to_string() + " is not a multicast address");
+  }
+  for (const auto& iface : interfaces) {
+    const auto local = to_asio(iface).address();
+    if (group_address.is_v4() && local.is_v4()) {
+      socket_.set_option(asio::ip::multicast::join_group(group_address.to_v4(), local.to_v4()), ec);
+    } else {
+      socket_.set_option(asio::ip::multicast::join_group(group_address), ec);
+    }
+    if (ec) return make_error(Cause::kNone, "multicast", "cannot join " + group.to_string() + " on " +
+                                                              iface.to_string() + ": " + ec.message());
+  }
+  socket_.set_option(asio::ip::multicast::hops(1), ec);          // one hop: the PC5 range
+  socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);  // daemons of one host hear each other
+  multicast_group_ = group;
+  multicast_interfaces_ = interfaces;
   return {};
 }
 
@@ -80,6 +105,22 @@ void UdpRunner::dispatch(protocol::Output out) {
   }
   for (auto& send : out.send) {
     if (!socket_.is_open()) break;
+    if (multicast_group_ && send.to == *multicast_group_ && !multicast_interfaces_.empty()) {
+      // Out of each interface in turn (synchronously: the outbound interface is a socket option).
+      for (const auto& iface : multicast_interfaces_) {
+        boost::system::error_code ec;
+        if (iface.v6) continue;
+        socket_.set_option(asio::ip::multicast::outbound_interface(to_asio(iface).address().to_v4()), ec);
+        if (!ec) socket_.send_to(asio::buffer(send.datagram), to_asio(send.to), 0, ec);
+        if (ec) {
+          log_.emit(protocol::event(protocol::Level::kWarn, "send_failed")
+                        .with("to", send.to.to_string())
+                        .with("interface", iface.to_string())
+                        .with("reason", ec.message()));
+        }
+      }
+      continue;
+    }
     auto datagram = std::make_shared<Bytes>(std::move(send.datagram));
     ++sends_in_flight_;
     socket_.async_send_to(asio::buffer(*datagram), to_asio(send.to),

@@ -9,6 +9,8 @@
 
 #include <array>
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "common/error.hpp"
 #include "logging/event_log.hpp"
@@ -25,8 +27,12 @@ class UdpRunner {
 
   UdpRunner(boost::asio::io_context& io, protocol::Node& node, logging::EventLog& log);
 
-  // Opens and binds the socket; the error names the address and the system's reason.
-  Status bind(const Endpoint& local);
+  // Opens and binds the socket; the error names the address and the system's reason. `shared`: SO_REUSEADDR, so
+  // that several daemons of one host can listen on a discovery multicast port.
+  Status bind(const Endpoint& local, bool shared = false);
+  // Discovery over multicast: joins `group` on each local interface address, and sends what goes to the group
+  // out of each of them (a relay has a leg on each network).
+  Status enable_multicast(const Endpoint& group, const std::vector<Endpoint>& interfaces);
   void start();
   void stop();
   // Sends what a node produced, logs its events, and re-arms the timer.
@@ -46,6 +52,8 @@ class UdpRunner {
   logging::EventLog& log_;
   EventHook hook_;
   std::size_t sends_in_flight_ = 0;
+  std::optional<Endpoint> multicast_group_;
+  std::vector<Endpoint> multicast_interfaces_;
   std::function<void()> on_sent_;
   boost::asio::ip::udp::endpoint sender_;
   // Larger than any datagram the protocol allows, so that oversize input is seen and refused, not truncated.

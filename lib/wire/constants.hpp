@@ -98,6 +98,21 @@ inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + (kIeHead
 static_assert(kLargestRequest <= kMaxDatagramSize, "a relayed request must fit one datagram");
 static_assert(kLargestAccept <= kMaxDatagramSize, "a relayed accept must fit one datagram");
 
+// Discovery information element identifiers (issue #6, docs/protocol.md section 10).
+enum class DiscoveryIei : std::uint8_t {
+  kSenderUserInfoId = 0x30,
+  kSenderLayer2Id = 0x31,
+  kRelayServiceCode = 0x32,  // TS 24.554 11.2.8, 24 bits
+  kReachableTargets = 0x33,  // a list of (Layer-2 ID: 3, User Info ID length: 1, User Info ID)
+  kTimestamp = 0x34,         // ms since 1970-01-01 UTC, 8 octets, big-endian
+  kDiscoveryNonce = 0x35,    // Model B: the solicitation's nonce, echoed by the response
+  kSenderCertificate = 0x36,
+  kDiscoverySignature = 0x37,
+  // The UDP port of the sender's PC5 signalling (its link procedure), at the address the discovery datagram came
+  // from: on PC5 discovery and signalling share the Layer 2; over UDP they are two sockets.
+  kSignallingPort = 0x38,
+};
+
 // Who sent a DIRECT COMMUNICATION REJECT.
 enum class RejectedBy : std::uint8_t { kRelay = 0x01, kTarget = 0x02, kSource = 0x03 };
 

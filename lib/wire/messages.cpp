@@ -3,20 +3,18 @@
 #include <algorithm>
 #include <span>
 
+#include "wire/ie_schema.hpp"
 #include "wire/reader.hpp"
 
 namespace u2u::wire {
 
 namespace {
 
-// An IE as the schema expects it. Group 0 IEs are mandatory; group 1 is the relay's Authentication_Info,
-// present as a whole or not at all; group 2 IEs are optional.
-struct IeSpec {
-  Iei iei;
-  std::uint16_t min_size;
-  std::uint16_t max_size;
-  std::uint8_t group;
-};
+using detail::FoundIe;
+using detail::IeSpec;
+using detail::fixed;
+using detail::kMaxSchemaSize;
+using detail::put_ie;
 
 constexpr auto kId = static_cast<std::uint16_t>(kUserInfoIdMaxSize);
 constexpr auto kIdMin = static_cast<std::uint16_t>(kUserInfoIdMinSize);
@@ -63,102 +61,21 @@ constexpr IeSpec kReleaseRequestSchema[] = {
     {Iei::kKeyConfirmationMac, kMac, kMac, 0},
 };
 
-constexpr std::size_t kMaxSchemaSize = std::size(kRequestSchema) > std::size(kAcceptSchema) ? std::size(kRequestSchema)
-                                                                                            : std::size(kAcceptSchema);
 
-struct FoundIe {
-  ByteView value;
-  std::size_t offset = 0;  // of the IEI octet
-  std::size_t end = 0;     // one past the value
-  bool present = false;
-};
+Error decode_error(MessageType type, std::string reason) { return detail::decode_error(message_name(type), reason); }
 
-Error decode_error(MessageType type, std::string reason) {
-  return make_error(Cause::kProtocolErrorUnspecified, "decode",
-                    std::string(message_name(type)) + ": " + std::move(reason));
-}
-
-std::string hex_iei(std::uint8_t iei) {
-  return "0x" + to_hex(ByteView(&iei, 1)) + " (" + std::string(iei_name(iei)) + ")";
-}
-
-// Parses the IEs after the message type octet against `schema`, filling `found` (indexed like the schema).
-Status parse_ies(MessageType type, ByteView message, std::span<const IeSpec> schema,
-                 std::array<FoundIe, kMaxSchemaSize>& found) {
-  Reader reader(message.subspan(1));
-  std::ptrdiff_t last_index = -1;
-  while (!reader.empty()) {
-    const std::size_t offset = 1 + reader.position();
-    const auto iei = reader.u8();
-    const auto length = reader.u16();
-    if (!iei || !length) return decode_error(type, "truncated IE header at offset " + std::to_string(offset));
-    const auto value = reader.bytes(*length);
-    if (!value) {
-      return decode_error(type, "IE " + hex_iei(*iei) + " at offset " + std::to_string(offset) + " declares " +
-                                    std::to_string(*length) + " octets, " + std::to_string(reader.remaining()) +
-                                    " remain");
-    }
-    const auto it = std::find_if(schema.begin(), schema.end(),
-                                 [&](const IeSpec& s) { return static_cast<std::uint8_t>(s.iei) == *iei; });
-    if (it == schema.end()) {
-      if ((*iei & kIeiComprehensionNotRequired) != 0) continue;  // unknown but may be ignored; still signed over
-      return decode_error(type, "unknown comprehension-required IE " + hex_iei(*iei));
-    }
-    const auto index = it - schema.begin();
-    if (found[index].present) return decode_error(type, "duplicate IE " + hex_iei(*iei));
-    if (index < last_index) return decode_error(type, "IE " + hex_iei(*iei) + " out of order");
-    if (*length < it->min_size || *length > it->max_size) {
-      return decode_error(type, "IE " + hex_iei(*iei) + " has length " + std::to_string(*length) + ", allowed " +
-                                    std::to_string(it->min_size) + ".." + std::to_string(it->max_size));
-    }
-    found[index] = FoundIe{*value, offset, 1 + reader.position(), true};
-    last_index = index;
-  }
-  bool any_relay = false;
-  bool all_relay = true;
-  bool has_relay_group = false;
-  for (std::size_t i = 0; i < schema.size(); ++i) {
-    if (schema[i].group == 0 && !found[i].present) {
-      return decode_error(type, "missing mandatory IE " + hex_iei(static_cast<std::uint8_t>(schema[i].iei)));
-    }
-    if (schema[i].group == 1) {
-      has_relay_group = true;
-      any_relay = any_relay || found[i].present;
-      all_relay = all_relay && found[i].present;
-    }
-  }
-  if (has_relay_group && any_relay && !all_relay) {
-    return decode_error(type, "incomplete relay Authentication_Info");
-  }
-  return {};
+Status parse_ies(MessageType type, ByteView message, std::span<const IeSpec> schema, detail::Found& found) {
+  return detail::parse_ies(message_name(type), message, schema, found);
 }
 
 Result<std::string> user_info_id(MessageType type, const FoundIe& ie) {
-  for (std::uint8_t c : ie.value) {
-    if (c < 0x21 || c > 0x7E) {
-      return decode_error(type, "User Info ID holds a character outside printable ASCII");
-    }
-  }
-  return std::string(ie.value.begin(), ie.value.end());
+  return detail::user_info_id(message_name(type), ie.value);
 }
 
-template <std::size_t N>
-std::array<std::uint8_t, N> fixed(const FoundIe& ie) {
-  std::array<std::uint8_t, N> out{};
-  std::copy(ie.value.begin(), ie.value.end(), out.begin());
-  return out;
-}
+Layer2Id layer2_id(const FoundIe& ie) { return detail::u24(ie.value); }
 
-Layer2Id layer2_id(const FoundIe& ie) {
-  return (Layer2Id{ie.value[0]} << 16) | (Layer2Id{ie.value[1]} << 8) | ie.value[2];
-}
-
-// Anything after the last signature would be covered by no signature.
 Status nothing_after(MessageType type, const FoundIe& last_signature, std::size_t message_size) {
-  if (last_signature.end != message_size) {
-    return decode_error(type, std::to_string(message_size - last_signature.end) + " octets after the final signature");
-  }
-  return {};
+  return detail::nothing_after(message_name(type), last_signature, message_size);
 }
 
 Result<std::optional<RelayAuthInfo>> relay_info(MessageType type, const FoundIe& id, const FoundIe& cert,
@@ -172,7 +89,7 @@ Result<std::optional<RelayAuthInfo>> relay_info(MessageType type, const FoundIe&
 
 Status decode_request(Message& m) {
   constexpr auto type = MessageType::kDirectCommunicationRequest;
-  std::array<FoundIe, kMaxSchemaSize> f{};
+  detail::Found f{};
   if (auto s = parse_ies(type, m.bytes, kRequestSchema, f); !s) return s;
   DirectCommunicationRequest r;
   auto source_id = user_info_id(type, f[0]);
@@ -199,7 +116,7 @@ Status decode_request(Message& m) {
 
 Status decode_accept(Message& m) {
   constexpr auto type = MessageType::kDirectCommunicationAccept;
-  std::array<FoundIe, kMaxSchemaSize> f{};
+  detail::Found f{};
   if (auto s = parse_ies(type, m.bytes, kAcceptSchema, f); !s) return s;
   DirectCommunicationAccept a;
   auto target_id = user_info_id(type, f[0]);
@@ -225,7 +142,7 @@ Status decode_accept(Message& m) {
 
 Status decode_reject(Message& m) {
   constexpr auto type = MessageType::kDirectCommunicationReject;
-  std::array<FoundIe, kMaxSchemaSize> f{};
+  detail::Found f{};
   if (auto s = parse_ies(type, m.bytes, kRejectSchema, f); !s) return s;
   DirectCommunicationReject r;
   r.request_digest = fixed<kDigestSize>(f[0]);
@@ -243,7 +160,7 @@ Status decode_link_message(Message& m, MessageType type) {
   std::span<const IeSpec> schema = kLinkDigestMacSchema;
   if (type == MessageType::kKeepaliveRequest || type == MessageType::kKeepaliveResponse) schema = kKeepaliveSchema;
   if (type == MessageType::kReleaseRequest) schema = kReleaseRequestSchema;
-  std::array<FoundIe, kMaxSchemaSize> f{};
+  detail::Found f{};
   if (auto s = parse_ies(type, m.bytes, schema, f); !s) return s;
   const FoundIe& mac = f[schema.size() - 1];
   if (auto s = nothing_after(type, mac, m.bytes.size()); !s) return s;
@@ -261,21 +178,13 @@ Status decode_link_message(Message& m, MessageType type) {
   return {};
 }
 
-void put_ie(Writer& w, Iei iei, ByteView value) {
-  w.u8(static_cast<std::uint8_t>(iei));
-  w.u16(static_cast<std::uint16_t>(value.size()));
-  w.bytes(value);
-}
-
 void put_ie(Bytes& out, Iei iei, ByteView value) {
   Writer w;
   put_ie(w, iei, value);
   append(out, w.data());
 }
 
-std::array<std::uint8_t, 3> l2_octets(Layer2Id id) {
-  return {static_cast<std::uint8_t>(id >> 16), static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
-}
+using detail::l2_octets;
 
 }  // namespace
 
@@ -318,6 +227,17 @@ std::string_view iei_name(std::uint8_t iei) {
     case Iei::kRelayCertificate: return "Relay UE certificate";
     case Iei::kSign1Relay: return "SIGN1-relay";
     case Iei::kSign2Relay: return "SIGN2-relay";
+  }
+  switch (static_cast<DiscoveryIei>(iei)) {
+    case DiscoveryIei::kSenderUserInfoId: return "Sender User Info ID";
+    case DiscoveryIei::kSenderLayer2Id: return "Sender Layer-2 ID";
+    case DiscoveryIei::kRelayServiceCode: return "Relay service code";
+    case DiscoveryIei::kReachableTargets: return "Reachable targets";
+    case DiscoveryIei::kTimestamp: return "Timestamp";
+    case DiscoveryIei::kDiscoveryNonce: return "Discovery nonce";
+    case DiscoveryIei::kSenderCertificate: return "Sender certificate";
+    case DiscoveryIei::kDiscoverySignature: return "Discovery signature";
+    case DiscoveryIei::kSignallingPort: return "PC5 signalling port";
   }
   return "unknown";
 }

@@ -155,7 +155,8 @@ int free_base_port() {
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int base = dist(rng);
     bool free = true;
-    for (int i = 0; i < 3 && free; ++i) {
+    for (int i : {0, 1, 2, 10, 11, 12}) {  // the daemons' ports and their discovery ports
+      if (!free) break;
       const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
       sockaddr_in a{};
       a.sin_family = AF_INET;
@@ -169,11 +170,12 @@ int free_base_port() {
   throw std::runtime_error("no free UDP ports");
 }
 
-LoopbackTestbed::LoopbackTestbed() : base_port_(free_base_port()) {
+LoopbackTestbed::LoopbackTestbed(const std::vector<std::string>& provision_options) : base_port_(free_base_port()) {
   std::string out;
-  const int rc = run({bin("u2u-provision"), "testbed", "--out", dir(), "--base-port", std::to_string(base_port_),
-                      "--log-format", "json"},
-                     &out);
+  std::vector<std::string> argv{bin("u2u-provision"), "testbed", "--out", dir(), "--base-port",
+                                std::to_string(base_port_), "--log-format", "json"};
+  argv.insert(argv.end(), provision_options.begin(), provision_options.end());
+  const int rc = run(argv, &out);
   if (rc != 0) throw std::runtime_error("u2u-provision testbed failed: " + out);
 }
 

@@ -29,6 +29,7 @@ class Process {
   // The exit code, or nullopt when it did not exit within `timeout` (-signal when killed by a signal).
   std::optional<int> wait(std::chrono::milliseconds timeout);
   const std::string& log_path() const { return log_path_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
@@ -60,13 +61,14 @@ class TempDir {
   std::string path_;
 };
 
-// A base port N with N, N+1 and N+2 free for UDP on 127.0.0.1.
+// A base port N with N .. N+2 (the daemons) and N+10 .. N+12 (their discovery sockets) free for UDP on 127.0.0.1.
 int free_base_port();
 
 // A provisioned loopback testbed (u2u-provision testbed --log-format json) and its daemons.
 class LoopbackTestbed {
  public:
-  LoopbackTestbed();
+  // `provision_options`: more options for u2u-provision testbed (e.g. --discovery neighbours).
+  explicit LoopbackTestbed(const std::vector<std::string>& provision_options = {});
   std::string dir() const { return tmp_.path(); }
   std::string config(const std::string& role) const { return dir() + "/" + role + ".yaml"; }
   std::string log(const std::string& role) const { return dir() + "/" + role + ".log"; }

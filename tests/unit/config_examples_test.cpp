@@ -1,6 +1,8 @@
 // The documented examples in config/ are valid configurations (their credential files are the testbed's).
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "config/config.hpp"
 
 namespace u2u::test {
@@ -37,6 +39,55 @@ TEST(ConfigExamples, TargetExampleLoads) {
   ASSERT_TRUE(c.ok()) << c.error().reason;
   EXPECT_EQ(c->max_sessions, 1024u);
   EXPECT_EQ(c->session_timeout.count(), 45000);
+}
+
+// The example with its commented discovery: block switched on ("# discovery:" and the "#   key: value" lines
+// after it lose their "# "), written beside the temp dir.
+std::string with_discovery(const std::string& example) {
+  std::ifstream in(kConfigDir + example);
+  std::string line, text;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == "# discovery:") {
+      inside = true;
+      line = "discovery:";
+    } else if (inside && line.rfind("#   ", 0) == 0) {
+      line = line.substr(2);
+    } else {
+      inside = false;
+    }
+    text += line + "\n";
+  }
+  const std::string path = ::testing::TempDir() + "/discovery-" + example;
+  std::ofstream(path, std::ios::trunc) << text;
+  return path;
+}
+
+TEST(ConfigExamples, SourceDiscoveryExampleLoadsWithEveryDocumentedKey) {
+  auto c = config::load_source(with_discovery("source-ue.yaml"));
+  ASSERT_TRUE(c.ok()) << c.error().reason;
+  ASSERT_TRUE(c->discovery);
+  EXPECT_EQ(c->discovery->listen.port, 40110);
+  ASSERT_TRUE(c->discovery->multicast_group);
+  EXPECT_EQ(c->discovery->multicast_group->address, "239.192.85.50");
+  EXPECT_EQ(c->discovery->interfaces, std::vector<std::string>{"10.231.1.11"});
+  ASSERT_EQ(c->discovery->neighbours.size(), 1u);
+  EXPECT_EQ(c->discovery->interval.count(), 1000);
+  EXPECT_EQ(c->discovery->lifetime.count(), 3500);
+  EXPECT_EQ(c->discovery->max_clock_skew.count(), 30000);
+  EXPECT_EQ(c->discovery->relay_service_code, 1u);
+  EXPECT_EQ(c->discovery->selection, protocol::SelectionPolicy::kFirst);
+  EXPECT_EQ(c->discovery->preference, (std::vector<std::string>{"relay-a", "relay-b"}));
+}
+
+TEST(ConfigExamples, RelayAndTargetDiscoveryExamplesLoad) {
+  auto relay = config::load_relay(with_discovery("relay-ue.yaml"));
+  ASSERT_TRUE(relay.ok()) << relay.error().reason;
+  ASSERT_TRUE(relay->discovery);
+  EXPECT_EQ(relay->discovery->model, protocol::DiscoveryModel::kModelA);
+  auto target = config::load_target(with_discovery("target-ue.yaml"));
+  ASSERT_TRUE(target.ok()) << target.error().reason;
+  ASSERT_TRUE(target->discovery);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "vectors/protocol_vectors.hpp"
 #include "wire/constants.hpp"
+#include "wire/discovery.hpp"
 
 namespace u2u::test {
 namespace {
@@ -36,12 +37,16 @@ TEST(DocsMatchVectors, ProtocolDocumentQuotesTheCurrentVectorValues) {
     if (std::isxdigit(static_cast<unsigned char>(c))) doc_hex.push_back(c);
   }
   EXPECT_NE(doc_hex.find(step1), std::string::npos) << "the step 1 datagram in docs/protocol.md is not current";
+  for (const auto& d : j.at("discovery").at("datagrams")) {
+    EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
+        << d.at("message").get<std::string>() << " in docs/protocol.md is not current";
+  }
 }
 
 TEST(DocsMatchVectors, ProtocolDocumentStatesTheSizeBounds) {
   const std::string doc = slurp(std::string(U2U_SOURCE_DIR) + "/docs/protocol.md");
   for (std::size_t n : {wire::kMaxDatagramSize, wire::kLargestRequest, wire::kLargestAccept, wire::kCertificateMaxSize,
-                        wire::kUserInfoIdMaxSize}) {
+                        wire::kUserInfoIdMaxSize, wire::kLargestRelayAnnouncement}) {
     EXPECT_NE(doc.find(std::to_string(n)), std::string::npos) << n;
   }
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "protocol/constants.hpp"
+#include "wire/discovery.hpp"
 #include "vectors/protocol_vectors.hpp"
 
 namespace u2u::test {
@@ -76,6 +77,57 @@ TEST_F(ProtocolVectors, DigestEcdhKdKdSessAndTheirIdsMatch) {
   EXPECT_EQ(actual.kd_id, expected.kd_id);
   EXPECT_EQ(actual.kd_sess_id, expected.kd_sess_id);
   EXPECT_EQ(to_hex(actual.reject_datagram), to_hex(expected.reject_datagram));
+}
+
+class DiscoveryVectors : public ProtocolVectors {
+ protected:
+  void SetUp() override {
+    ProtocolVectors::SetUp();
+    std::ifstream in(std::string(U2U_VECTORS_DIR) + "/protocol-v1.json");
+    expected_discovery = vectors::discovery_from_json(vectors::Json::parse(in));
+    actual_discovery = vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
+      return vectors::replaying_signer(expected_discovery.signatures, role);
+    });
+  }
+  vectors::DiscoveryOutputs expected_discovery;
+  vectors::DiscoveryOutputs actual_discovery;
+};
+
+TEST_F(DiscoveryVectors, ModelAAndModelBSelectTheRelayWithTheRecordedSignatures) {
+  EXPECT_TRUE(actual_discovery.selected_by_model_a);
+  EXPECT_TRUE(actual_discovery.selected_by_model_b);
+}
+
+TEST_F(DiscoveryVectors, EveryDiscoveryDatagramIsByteExact) {
+  const std::uint8_t types[] = {wire::kTargetAnnouncementType, wire::kRelayAnnouncementType, wire::kSolicitationType,
+                                wire::kTargetSolicitationType, wire::kTargetResponseType, wire::kResponseType};
+  ASSERT_EQ(expected_discovery.datagrams.size(), std::size(types));
+  ASSERT_EQ(actual_discovery.datagrams.size(), std::size(types));
+  for (std::size_t i = 0; i < std::size(types); ++i) {
+    EXPECT_EQ(to_hex(actual_discovery.datagrams[i]), to_hex(expected_discovery.datagrams[i])) << "datagram " << i;
+    auto d = wire::decode_discovery_datagram(expected_discovery.datagrams[i]);
+    ASSERT_TRUE(d.ok()) << d.error().reason;
+    EXPECT_EQ(d->message.message.type, types[i]);
+  }
+}
+
+TEST_F(DiscoveryVectors, EachDiscoverySignatureCoversItsLabelAndVerifies) {
+  ASSERT_EQ(expected_discovery.signatures.size(), 6u);
+  for (const auto& bytes : expected_discovery.datagrams) {
+    auto d = wire::decode_discovery_datagram(bytes);
+    ASSERT_TRUE(d.ok());
+    const auto& m = d->message;
+    const auto& party = *std::find_if(inputs.parties.begin(), inputs.parties.end(),
+                                      [&](const auto& p) { return p.user_info_id == m.message.sender_user_info_id; });
+    const std::string label = std::string(protocol::kLabelDiscovery) + std::string(wire::discovery_name(m.message.type));
+    Bytes input(label.begin(), label.end());
+    input.push_back(0x00);
+    const auto covered = m.covered_by_signature();
+    input.insert(input.end(), covered.begin(), covered.end());
+    auto key = crypto::PrivateKey::from_pem(party.private_key_pem);
+    ASSERT_TRUE(key.ok());
+    EXPECT_TRUE(key->public_key().verify(input, m.message.signature).ok()) << label;
+  }
 }
 
 }  // namespace

@@ -65,7 +65,17 @@ int main(int argc, char** argv) {
     std::cerr << "u2u-make-vectors: the procedure did not complete with equal keys\n";
     return 1;
   }
-  std::ofstream(out_path) << vectors::to_json(inputs, outputs).dump(2) << "\n";
-  std::cout << out_path << ": " << outputs.datagrams.size() << " datagrams, session " << outputs.session << "\n";
+  auto discovery_log = std::make_shared<std::vector<vectors::SignatureRecord>>();
+  auto discovery = vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey> key) {
+    return vectors::recording_signer(std::move(key), role, discovery_log);
+  });
+  discovery.signatures = *discovery_log;
+  if (!discovery.selected_by_model_a || !discovery.selected_by_model_b) {
+    std::cerr << "u2u-make-vectors: discovery did not select the relay\n";
+    return 1;
+  }
+  std::ofstream(out_path) << vectors::to_json(inputs, outputs, discovery).dump(2) << "\n";
+  std::cout << out_path << ": " << outputs.datagrams.size() << " datagrams, session " << outputs.session << "; "
+            << discovery.datagrams.size() << " discovery datagrams\n";
   return 0;
 }

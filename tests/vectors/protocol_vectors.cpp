@@ -4,6 +4,7 @@
 
 #include "crypto/kdf.hpp"
 #include "protocol/constants.hpp"
+#include "protocol/discovery.hpp"
 #include "protocol/transcript.hpp"
 #include "unit/harness.hpp"
 
@@ -88,7 +89,14 @@ std::shared_ptr<const crypto::Signer> recording_signer(std::shared_ptr<const cry
   return std::make_shared<RecordingSigner>(std::move(key), std::move(role), std::move(log));
 }
 
-Outputs run(const Inputs& in, const SignerFactory& signer_for) {
+namespace {
+
+struct Parties {
+  std::vector<protocol::LocalParty> parties;  // source, relay, target
+  std::vector<std::shared_ptr<const crypto::PrivateKey>> keys;
+};
+
+Parties make_parties(const Inputs& in, const SignerFactory& signer_for) {
   auto ca = crypto::Certificate::from_pem(in.ca_certificate_pem);
   if (!ca) throw std::runtime_error("vector CA: " + ca.error().reason);
   auto trust_store = crypto::TrustStore::from_ca(*ca);
@@ -105,9 +113,17 @@ Outputs run(const Inputs& in, const SignerFactory& signer_for) {
     parties.push_back(
         {p.user_info_id, p.layer2_id, std::move(cert).value(), shared, signer_for(p.role, shared), trust});
   }
-  const auto fixed = [](const wire::Nonce& n) {
-    return [n](std::span<std::uint8_t> out) { std::copy(n.begin(), n.begin() + out.size(), out.begin()); };
-  };
+  return {std::move(parties), std::move(keys)};
+}
+
+protocol::RandomSource fixed(const wire::Nonce& n) {
+  return [n](std::span<std::uint8_t> out) { std::copy(n.begin(), n.begin() + out.size(), out.begin()); };
+}
+
+}  // namespace
+
+Outputs run(const Inputs& in, const SignerFactory& signer_for) {
+  auto [parties, keys] = make_parties(in, signer_for);
   auto source_config = test::source_config(parties[0]);
   source_config.relay_user_info_id = in.parties[1].user_info_id;
   source_config.relay_layer2_id = in.parties[1].layer2_id;
@@ -166,7 +182,51 @@ Outputs run(const Inputs& in, const SignerFactory& signer_for) {
   return out;
 }
 
-Json to_json(const Inputs& in, const Outputs& out) {
+DiscoveryOutputs run_discovery(const Inputs& in, const SignerFactory& signer_for) {
+  auto [parties, keys] = make_parties(in, signer_for);
+  const Endpoint link[] = {test::kSourceEndpoint, test::kRelayEndpoint, test::kTargetEndpoint};
+  Endpoint disc[3];
+  for (int i = 0; i < 3; ++i) {
+    disc[i] = link[i];
+    disc[i].port = static_cast<std::uint16_t>(link[i].port + kDiscoveryPortOffset);
+  }
+  const auto config = [&](int self, int to, bool announce) {
+    protocol::DiscoveryConfig c;
+    c.destinations = {disc[to]};
+    c.signalling_port = link[self].port;
+    c.announce = announce;
+    return c;
+  };
+  const Now now{std::chrono::steady_clock::now(), in.time};
+  DiscoveryOutputs out;
+  const auto take = [&](protocol::Output o) {
+    if (o.send.size() != 1) throw std::runtime_error("discovery vector: expected one datagram");
+    out.datagrams.push_back(o.send[0].datagram);
+    return o.send[0].datagram;
+  };
+  const std::string& target_id = in.parties[2].user_info_id;
+  protocol::TargetDiscovery target(parties[2], config(2, 1, true));
+  // Model A: the target announces itself to the relay; the relay announces that it reaches the target.
+  protocol::RelayDiscovery relay_a(parties[1], config(1, 0, true), {});
+  relay_a.on_datagram(disc[2], take(target.on_timer(now)), now);
+  const Bytes relay_announcement = take(relay_a.on_timer(now));
+  protocol::SourceDiscovery source_a(parties[0], config(0, 1, true), target_id, protocol::DiscoveryModel::kModelA,
+                                     protocol::SelectionPolicy::kFirst, {});
+  source_a.on_datagram(disc[1], relay_announcement, now);
+  out.selected_by_model_a = source_a.selected() && source_a.selected()->target_layer2_id == in.parties[2].layer2_id;
+  // Model B: the source solicits; the relay, which does not know the target, asks it, and answers.
+  protocol::SourceDiscovery source_b(parties[0], config(0, 1, true), target_id, protocol::DiscoveryModel::kModelB,
+                                     protocol::SelectionPolicy::kFirst, {}, fixed(in.nonce_1));
+  protocol::RelayDiscovery relay_b(parties[1], config(1, 2, false), {}, fixed(in.nonce_2));
+  const Bytes solicitation = take(source_b.on_timer(now));
+  const Bytes target_solicitation = take(relay_b.on_datagram(disc[0], solicitation, now));
+  const Bytes target_response = take(target.on_datagram(disc[1], target_solicitation, now));
+  source_b.on_datagram(disc[1], take(relay_b.on_datagram(disc[2], target_response, now)), now);
+  out.selected_by_model_b = source_b.selected() && source_b.selected()->target_layer2_id == in.parties[2].layer2_id;
+  return out;
+}
+
+Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& discovery) {
   Json j;
   j["description"] =
       "Test vectors of the U2U relay authentication protocol, version 1 (docs/protocol.md). Keys are test keys. "
@@ -221,6 +281,22 @@ Json to_json(const Inputs& in, const Outputs& out) {
   j["forward_secrecy"] = {{"ephemeral_secret", to_hex(out.fs_ephemeral_secret)},
                           {"kd_sess_kdf_input_s", to_hex(out.fs_kd_sess_input)},
                           {"kd_sess", to_hex(out.fs_kd_sess)}};
+  const char* flow[][2] = {{"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}, {"source-ue", "relay-ue"},
+                           {"relay-ue", "target-ue"}, {"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}};
+  Json& d = j["discovery"];
+  d["discovery_port_offset"] = kDiscoveryPortOffset;
+  for (std::size_t i = 0; i < discovery.datagrams.size() && i < std::size(flow); ++i) {
+    const auto& bytes = discovery.datagrams[i];
+    d["datagrams"].push_back({{"message", std::string(wire::discovery_name(bytes.size() > 7 ? bytes[7] : 0))},
+                              {"from", flow[i][0]},
+                              {"to", flow[i][1]},
+                              {"size", bytes.size()},
+                              {"hex", to_hex(bytes)}});
+  }
+  for (const auto& s : discovery.signatures) {
+    d["signatures"].push_back(
+        {{"signer", s.signer}, {"signed_input", to_hex(s.signed_input)}, {"signature", to_hex(s.signature)}});
+  }
   return j;
 }
 
@@ -236,6 +312,17 @@ Inputs inputs_from_json(const Json& j) {
   in.nonce_1 = hex_array<wire::kNonceSize>(j.at("nonce_1"));
   in.nonce_2 = hex_array<wire::kNonceSize>(j.at("nonce_2"));
   return in;
+}
+
+DiscoveryOutputs discovery_from_json(const Json& j) {
+  DiscoveryOutputs out;
+  const Json& d = j.at("discovery");
+  for (const auto& s : d.at("signatures")) {
+    out.signatures.push_back({s.at("signer").get<std::string>(), hex_bytes(s.at("signed_input")),
+                              hex_array<wire::kSignatureSize>(s.at("signature"))});
+  }
+  for (const auto& g : d.at("datagrams")) out.datagrams.push_back(hex_bytes(g.at("hex")));
+  return out;
 }
 
 Outputs outputs_from_json(const Json& j) {

@@ -58,6 +58,18 @@ struct Outputs {
   bool keys_equal = false;
 };
 
+// Discovery (docs/protocol.md section 10) among the same parties at the same time, through the agents: the target's
+// announcement, the relay's announcement naming the target (Model A), then the source's solicitation, the
+// relay's target solicitation, the target's response and the relay's response (Model B). The solicitations'
+// nonces are Nonce_1 and Nonce_2. Signatures are recorded as for the link procedure.
+struct DiscoveryOutputs {
+  std::vector<Bytes> datagrams;
+  std::vector<SignatureRecord> signatures;
+  bool selected_by_model_a = false;  // a Model A source selected the relay, with the target's Layer-2 ID
+  bool selected_by_model_b = false;
+};
+inline constexpr std::uint16_t kDiscoveryPortOffset = 1000;  // each party's discovery port: its link port + this
+
 // Makes the signer a role signs with: the real key (to record), or a replay of recorded signatures.
 using SignerFactory = std::function<std::shared_ptr<const crypto::Signer>(const std::string& role,
                                                                           std::shared_ptr<const crypto::PrivateKey>)>;
@@ -65,9 +77,12 @@ using SignerFactory = std::function<std::shared_ptr<const crypto::Signer>(const 
 // Runs steps 1-8 through the three state machines in memory with these inputs.
 Outputs run(const Inputs& inputs, const SignerFactory& signer_for);
 
-Json to_json(const Inputs& inputs, const Outputs& outputs);
+DiscoveryOutputs run_discovery(const Inputs& inputs, const SignerFactory& signer_for);
+
+Json to_json(const Inputs& inputs, const Outputs& outputs, const DiscoveryOutputs& discovery);
 Inputs inputs_from_json(const Json& j);
 Outputs outputs_from_json(const Json& j);
+DiscoveryOutputs discovery_from_json(const Json& j);
 
 // A signer that returns the recorded signature for an identical signing input, or an error.
 std::shared_ptr<const crypto::Signer> replaying_signer(std::vector<SignatureRecord> records, std::string role);

@@ -26,9 +26,8 @@ int main(int argc, char** argv) {
   }
   std::optional<protocol::DiscoveryConfig> discovery_config;
   if (file.discovery) {
-    auto d = config::discovery_config(*file.discovery, file.common.file);
+    auto d = config::discovery_config(*file.discovery, file.common.file, listen.port);
     if (!d) return daemon::config_error(kSpec, d.error());
-    d->signalling_port = listen.port;
     discovery_config = std::move(d).value();
   }
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);

@@ -41,9 +41,8 @@ int main(int argc, char** argv) {
   }
   std::optional<protocol::SourceDiscovery> discovery;
   if (file.discovery) {
-    auto d = config::discovery_config(*file.discovery, file.common.file);
+    auto d = config::discovery_config(*file.discovery, file.common.file, listen.port);
     if (!d) return daemon::config_error(kSpec, d.error());
-    d->signalling_port = listen.port;
     discovery.emplace(self, std::move(d).value(), file.target_user_info_id, file.discovery->model,
                       file.discovery->selection, file.discovery->preference);
   }
@@ -75,8 +74,7 @@ int main(int argc, char** argv) {
     if (discovery) {
       const auto& selected = discovery->selected();
       if (!selected) return;  // wait for relay_selected
-      source.select_relay(selected->user_info_id, selected->layer2_id, selected->endpoint,
-                          selected->target_layer2_id);
+      source.select_relay(selected->user_info_id, selected->layer2_id, selected->endpoint, selected->target_layer2_id);
     }
     service.runner().dispatch(source.start(now()));
   };
@@ -107,8 +105,8 @@ int main(int argc, char** argv) {
       const auto* reason = e.find("reason");
       boost::asio::post(service.io(), [&, relay, why = reason ? std::get<std::string>(*reason) : e.name] {
         service.discovery_runner()->dispatch(discovery->relay_failed(relay, why, now()));
-        if (discovery->selected()) begin_after(discovery->selected()->user_info_id == relay ? file.retry_interval
-                                                                                            : Millis(0));
+        if (discovery->selected())
+          begin_after(discovery->selected()->user_info_id == relay ? file.retry_interval : Millis(0));
       });
       return;
     }

@@ -19,9 +19,8 @@ int main(int argc, char** argv) {
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
   std::optional<protocol::TargetDiscovery> discovery;
   if (file.discovery) {
-    auto d = config::discovery_config(*file.discovery, file.common.file);
+    auto d = config::discovery_config(*file.discovery, file.common.file, listen.port);
     if (!d) return daemon::config_error(kSpec, d.error());
-    d->signalling_port = listen.port;
     discovery.emplace(self, std::move(d).value());
   }
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);

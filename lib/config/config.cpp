@@ -369,15 +369,15 @@ Result<RelayFile> load_relay(const std::string& path) {
     if (f.discovery && !top.has("targets")) {
       top.optional_section("targets");  // discovered
     } else
-    for (Section& t : top.list("targets")) {
-      RelayTargetFile rt;
-      rt.user_info_id = t.user_info_id("user_info_id");
-      rt.layer2_id = t.layer2_id("layer2_id");
-      rt.endpoint.address = t.string("address");
-      rt.endpoint.port = static_cast<std::uint16_t>(t.integer("port", 1, 65535));
-      t.done();
-      f.targets.push_back(std::move(rt));
-    }
+      for (Section& t : top.list("targets")) {
+        RelayTargetFile rt;
+        rt.user_info_id = t.user_info_id("user_info_id");
+        rt.layer2_id = t.layer2_id("layer2_id");
+        rt.endpoint.address = t.string("address");
+        rt.endpoint.port = static_cast<std::uint16_t>(t.integer("port", 1, 65535));
+        t.done();
+        f.targets.push_back(std::move(rt));
+      }
     f.max_pending = static_cast<std::size_t>(
         top.integer_or("max_pending", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPending)));
     f.pending_timeout =
@@ -429,7 +429,8 @@ Result<Endpoint> resolve(const Listen& listen, const std::string& file, const st
   return *e;
 }
 
-Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file) {
+Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file,
+                                                   std::uint16_t signalling_port) {
   protocol::DiscoveryConfig c;
   if (d.multicast_group) {
     auto group = resolve(*d.multicast_group, file, "discovery.multicast.group");
@@ -446,7 +447,8 @@ Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const
   c.max_clock_skew = d.max_clock_skew;
   c.relay_service_code = d.relay_service_code;
   c.announce = d.model == protocol::DiscoveryModel::kModelA;
-  return c;  // signalling_port: the daemon's own listen port, set by the daemon
+  c.signalling_port = signalling_port;
+  return c;
 }
 
 Result<protocol::LocalParty> load_party(const Common& c, crypto::Role role, WallTime now,

@@ -47,17 +47,17 @@ struct Common {
 
 // discovery: (issue #6; config/*.yaml documents each key)
 struct DiscoveryFile {
-  Listen listen;                           // the discovery socket (a multicast port is shared by the host's daemons)
-  std::optional<Listen> multicast_group;   // group address and port
-  std::vector<std::string> interfaces;     // local addresses to join the group on and send out of
-  std::vector<Listen> neighbours;          // unicast destinations, where multicast is not available
+  Listen listen;                          // the discovery socket (a multicast port is shared by the host's daemons)
+  std::optional<Listen> multicast_group;  // group address and port
+  std::vector<std::string> interfaces;    // local addresses to join the group on and send out of
+  std::vector<Listen> neighbours;         // unicast destinations, where multicast is not available
   Millis interval{};
   Millis lifetime{};
   Millis max_clock_skew{};
   std::uint32_t relay_service_code = 0;
   protocol::DiscoveryModel model = protocol::DiscoveryModel::kModelA;
-  protocol::SelectionPolicy selection = protocol::SelectionPolicy::kFirst;    // source
-  std::vector<std::string> preference;                                        // source
+  protocol::SelectionPolicy selection = protocol::SelectionPolicy::kFirst;  // source
+  std::vector<std::string> preference;                                      // source
 };
 
 struct SourceFile {
@@ -122,7 +122,9 @@ Result<protocol::LocalParty> load_party(const Common& common, crypto::Role role,
                                         std::vector<std::string>& warnings);
 
 Result<Endpoint> resolve(const Listen& listen, const std::string& file, const std::string& key);
-// The discovery destinations (the multicast group, the neighbours) and timers for the protocol core.
-Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file);
+// The discovery destinations (the multicast group, the neighbours) and timers for the protocol core;
+// `signalling_port`: the daemon's own listen port, which its announcements and responses carry.
+Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file,
+                                                   std::uint16_t signalling_port);
 
 }  // namespace u2u::config

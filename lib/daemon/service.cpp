@@ -62,7 +62,8 @@ Status Service::bind_discovery(protocol::Node& node, const config::DiscoveryFile
   auto listen = config::resolve(d.listen, common_.file, "discovery.listen");
   if (!listen) return listen.error();
   discovery_runner_ = std::make_unique<transport::UdpRunner>(io_, node, *log_);
-  if (auto s = discovery_runner_->bind(*listen, d.multicast_group.has_value()); !s) return fail("listen", s.error().reason);
+  if (auto s = discovery_runner_->bind(*listen, d.multicast_group.has_value()); !s)
+    return fail("listen", s.error().reason);
   if (d.multicast_group) {
     auto group = config::resolve(*d.multicast_group, common_.file, "discovery.multicast.group");
     if (!group) return group.error();
@@ -72,7 +73,8 @@ Status Service::bind_discovery(protocol::Node& node, const config::DiscoveryFile
       if (!e) return fail("multicast.interfaces", "\"" + i + "\" is not a numeric address");
       interfaces.push_back(*e);
     }
-    if (auto s = discovery_runner_->enable_multicast(*group, interfaces); !s) return fail("multicast", s.error().reason);
+    if (auto s = discovery_runner_->enable_multicast(*group, interfaces); !s)
+      return fail("multicast", s.error().reason);
   }
   return {};
 }

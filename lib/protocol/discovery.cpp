@@ -8,7 +8,9 @@ namespace u2u::protocol {
 
 namespace {
 
-std::string label_of(std::uint8_t type) { return std::string(kLabelDiscovery) + std::string(wire::discovery_name(type)); }
+std::string label_of(std::uint8_t type) {
+  return std::string(kLabelDiscovery) + std::string(wire::discovery_name(type));
+}
 
 Event refused(const Endpoint& from, const wire::DiscoveryMessage& m, const Error& e) {
   return event(Level::kWarn, "discovery_refused")
@@ -59,17 +61,21 @@ bool admitted(RateLimiter& limit, const Endpoint& from, const Now& now, Output& 
   return false;
 }
 
-// Decodes a discovery datagram addressed to this party or to everyone; the reason otherwise.
-Result<wire::DiscoveryDatagram> receive(const LocalParty& self, ByteView bytes) {
+// Decodes a discovery datagram addressed to this party or to everyone; otherwise logs why it was dropped (our
+// own, looped back by multicast, silently).
+std::optional<wire::DiscoveryDatagram> receive(const LocalParty& self, ByteView bytes, const Endpoint& from,
+                                               Output& out) {
   auto d = wire::decode_discovery_datagram(bytes);
-  if (!d) return d.error();
+  if (!d) {
+    out.events.push_back(dropped_event(d.error().reason, from));
+    return std::nullopt;
+  }
   if (d->destination != wire::kBroadcastLayer2Id && d->destination != self.layer2_id) {
-    return make_error(Cause::kProtocolErrorUnspecified, "address", "addressed to another Layer-2 ID");
+    out.events.push_back(dropped_event("addressed to another Layer-2 ID", from));
+    return std::nullopt;
   }
-  if (d->message.message.sender_user_info_id == self.user_info_id) {
-    return make_error(Cause::kProtocolErrorUnspecified, "own", "our own message (multicast loopback)");
-  }
-  return d;
+  if (d->message.message.sender_user_info_id == self.user_info_id) return std::nullopt;
+  return std::move(d).value();
 }
 
 }  // namespace
@@ -142,15 +148,15 @@ Output RelayDiscovery::respond(const Endpoint& to, wire::Layer2Id to_layer2_id, 
   auto bytes = sign_discovery(self_, std::move(m));
   if (!bytes) return out;
   out.send.push_back({to, wire::encode_datagram(self_.layer2_id, to_layer2_id, *bytes)});
-  out.events.push_back(event(Level::kInfo, "discovery_response_sent")
-                           .with("to", to.to_string())
-                           .with("target", target.user_info_id));
+  out.events.push_back(
+      event(Level::kInfo, "discovery_response_sent").with("to", to.to_string()).with("target", target.user_info_id));
   return out;
 }
 
 Output RelayDiscovery::learn(const RelayTarget& target, std::uint64_t timestamp, const Now& now) {
   Output out;
-  auto [it, inserted] = targets_.try_emplace(target.user_info_id, Known{target, now.mono + config_.lifetime, timestamp});
+  auto [it, inserted] =
+      targets_.try_emplace(target.user_info_id, Known{target, now.mono + config_.lifetime, timestamp});
   if (!inserted) {
     if (!it->second.expiry) return out;  // configured: discovery does not move it
     it->second.target = target;
@@ -167,18 +173,17 @@ Output RelayDiscovery::learn(const RelayTarget& target, std::uint64_t timestamp,
 
 Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
-  auto d = receive(self_, bytes);
-  if (!d) {
-    if (d.error().check != "own") out.events.push_back(dropped_event(d.error().reason, from));
-    return out;
-  }
+  auto d = receive(self_, bytes, from, out);
+  if (!d) return out;
   const auto& m = d->message.message;
   switch (m.type) {
     case wire::kTargetAnnouncementType: {  // Model A: a target in range
       // The cheap replay check first: the last timestamp moves only after a verified announcement.
-      if (auto it = targets_.find(m.sender_user_info_id); it != targets_.end() && m.timestamp_ms <= it->second.last_timestamp) {
-        out.events.push_back(refused(from, m, make_error(Cause::kAuthenticationFailure, "replayed",
-                                                         "not newer than the last announcement heard")));
+      if (auto it = targets_.find(m.sender_user_info_id);
+          it != targets_.end() && m.timestamp_ms <= it->second.last_timestamp) {
+        out.events.push_back(refused(
+            from, m,
+            make_error(Cause::kAuthenticationFailure, "replayed", "not newer than the last announcement heard")));
         return out;
       }
       if (!admitted(rate_limit_, from, now, out)) return out;
@@ -192,8 +197,9 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
     case wire::kSolicitationType: {  // Model B: a source asks who reaches a target
       if (auto it = solicitation_timestamps_.find(m.sender_user_info_id);
           it != solicitation_timestamps_.end() && m.timestamp_ms <= it->second) {
-        out.events.push_back(refused(from, m, make_error(Cause::kAuthenticationFailure, "replayed",
-                                                         "not newer than the last solicitation from this source")));
+        out.events.push_back(refused(from, m,
+                                     make_error(Cause::kAuthenticationFailure, "replayed",
+                                                "not newer than the last solicitation from this source")));
         return out;
       }
       if (!admitted(rate_limit_, from, now, out)) return out;
@@ -240,12 +246,12 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
       }
       const RelayTarget target{m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)};
       out.merge(learn(target, m.timestamp_ms, now));
-      for (const auto& a : asked->second.second) out.merge(respond(a.source, a.source_layer2_id, target, a.source_nonce, now));
+      for (const auto& a : asked->second.second)
+        out.merge(respond(a.source, a.source_layer2_id, target, a.source_nonce, now));
       asking_.erase(asked);
       return out;
     }
-    default:
-      return out;  // other relays' announcements and responses are not for a relay
+    default: return out;  // other relays' announcements and responses are not for a relay
   }
 }
 
@@ -253,9 +259,10 @@ Output RelayDiscovery::on_timer(const Now& now) {
   Output out;
   for (auto it = targets_.begin(); it != targets_.end();) {
     if (it->second.expiry && *it->second.expiry <= now.mono) {
-      out.events.push_back(event(Level::kInfo, "target_forgotten")
-                               .with("target", it->first)
-                               .with("reason", "no announcement for " + std::to_string(config_.lifetime.count()) + " ms"));
+      out.events.push_back(
+          event(Level::kInfo, "target_forgotten")
+              .with("target", it->first)
+              .with("reason", "no announcement for " + std::to_string(config_.lifetime.count()) + " ms"));
       it = targets_.erase(it);
     } else {
       ++it;
@@ -284,16 +291,14 @@ TargetDiscovery::TargetDiscovery(LocalParty self, DiscoveryConfig config)
 
 Output TargetDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
-  auto d = receive(self_, bytes);
-  if (!d) {
-    if (d.error().check != "own") out.events.push_back(dropped_event(d.error().reason, from));
-    return out;
-  }
+  auto d = receive(self_, bytes, from, out);
+  if (!d) return out;
   const auto& m = d->message.message;
   if (m.type != wire::kTargetSolicitationType || m.target_user_info_id != self_.user_info_id) return out;
-  if (auto it = last_timestamp_.find(m.sender_user_info_id); it != last_timestamp_.end() && m.timestamp_ms <= it->second) {
-    out.events.push_back(
-        refused(from, m, make_error(Cause::kAuthenticationFailure, "replayed", "not newer than the last solicitation")));
+  if (auto it = last_timestamp_.find(m.sender_user_info_id);
+      it != last_timestamp_.end() && m.timestamp_ms <= it->second) {
+    out.events.push_back(refused(
+        from, m, make_error(Cause::kAuthenticationFailure, "replayed", "not newer than the last solicitation")));
     return out;
   }
   if (!admitted(rate_limit_, from, now, out)) return out;
@@ -350,11 +355,8 @@ Output SourceDiscovery::solicit(const Now& now) {
 
 Output SourceDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
-  auto d = receive(self_, bytes);
-  if (!d) {
-    if (d.error().check != "own") out.events.push_back(dropped_event(d.error().reason, from));
-    return out;
-  }
+  auto d = receive(self_, bytes, from, out);
+  if (!d) return out;
   const auto& m = d->message.message;
   if (m.type != wire::kRelayAnnouncementType && m.type != wire::kResponseType) return out;  // not for a source
   if (m.type == wire::kResponseType && (!m.nonce || solicited_.count(*m.nonce) == 0)) {
@@ -364,8 +366,9 @@ Output SourceDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
   // The replay check is cheap and comes first: the last timestamp moves only after a verified message.
   auto existing = candidates_.find(m.sender_user_info_id);
   if (existing != candidates_.end() && m.timestamp_ms <= existing->second.last_timestamp) {
-    out.events.push_back(refused(from, m, make_error(Cause::kAuthenticationFailure, "replayed",
-                                                     "not newer than the last message heard from this relay")));
+    out.events.push_back(refused(from, m,
+                                 make_error(Cause::kAuthenticationFailure, "replayed",
+                                            "not newer than the last message heard from this relay")));
     return out;
   }
   if (!admitted(rate_limit_, from, now, out)) return out;
@@ -375,10 +378,10 @@ Output SourceDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
     return out;
   }
   if (m.relay_service_code != config_.relay_service_code) {
-    out.events.push_back(event(Level::kDebug, "announcement_heard")
-                             .with("relay", m.sender_user_info_id)
-                             .with("detail", "relay service code " + std::to_string(m.relay_service_code.value_or(0)) +
-                                                 ", not ours"));
+    out.events.push_back(
+        event(Level::kDebug, "announcement_heard")
+            .with("relay", m.sender_user_info_id)
+            .with("detail", "relay service code " + std::to_string(m.relay_service_code.value_or(0)) + ", not ours"));
     return out;
   }
   // Does this relay reach our target, and at which Layer-2 ID?
@@ -456,9 +459,8 @@ Output SourceDiscovery::consider(const Now& now) {
   std::string reason;
   switch (policy_) {
     case SelectionPolicy::kFirst:
-      best = *std::min_element(pool.begin(), pool.end(), [](const Candidate* a, const Candidate* b) {
-        return a->heard < b->heard;
-      });
+      best = *std::min_element(pool.begin(), pool.end(),
+                               [](const Candidate* a, const Candidate* b) { return a->heard < b->heard; });
       reason = "first available";
       break;
     case SelectionPolicy::kPreference: {
@@ -491,9 +493,8 @@ Output SourceDiscovery::relay_failed(std::string_view relay, std::string reason,
   if (auto it = candidates_.find(relay); it != candidates_.end()) it->second.avoid_until = now.mono + kRelayAvoidance;
   if (selected_ && selected_->user_info_id == relay) {
     selected_.reset();
-    out.events.push_back(event(Level::kWarn, "relay_reselecting")
-                             .with("relay", std::string(relay))
-                             .with("reason", std::move(reason)));
+    out.events.push_back(
+        event(Level::kWarn, "relay_reselecting").with("relay", std::string(relay)).with("reason", std::move(reason)));
     out.merge(consider(now));
   }
   return out;
@@ -508,10 +509,10 @@ Output SourceDiscovery::on_timer(const Now& now) {
       it = candidates_.erase(it);
       if (was_selected) {
         selected_.reset();
-        out.events.push_back(event(Level::kWarn, "relay_lost")
-                                 .with("relay", relay)
-                                 .with("reason", "nothing heard from it for " +
-                                                     std::to_string(config_.lifetime.count()) + " ms"));
+        out.events.push_back(
+            event(Level::kWarn, "relay_lost")
+                .with("relay", relay)
+                .with("reason", "nothing heard from it for " + std::to_string(config_.lifetime.count()) + " ms"));
       }
     } else {
       ++it;

@@ -23,9 +23,9 @@ namespace u2u::protocol {
 
 struct DiscoveryConfig {
   std::vector<Endpoint> destinations;  // where announcements and solicitations go: a multicast group, neighbours
-  Millis interval = kDefaultDiscoveryInterval;              // announcements (Model A), solicitations (Model B)
-  Millis lifetime = kDefaultDiscoveryLifetime;              // a peer not heard from this long is forgotten
-  Millis max_clock_skew = kDefaultDiscoveryMaxClockSkew;    // a timestamp further from our clock is stale
+  Millis interval = kDefaultDiscoveryInterval;                  // announcements (Model A), solicitations (Model B)
+  Millis lifetime = kDefaultDiscoveryLifetime;                  // a peer not heard from this long is forgotten
+  Millis max_clock_skew = kDefaultDiscoveryMaxClockSkew;        // a timestamp further from our clock is stale
   std::uint32_t relay_service_code = kDefaultRelayServiceCode;  // a relay announces it; a source requires it
   bool announce = true;  // relay, target: Model A announcements (false: Model B only, answer solicitations)
   std::uint16_t signalling_port = 0;  // our link procedure's UDP port, announced (the daemon sets it)
@@ -70,7 +70,7 @@ class RelayDiscovery final : public Node {
   DiscoveryConfig config_;
   RandomSource random_;
   std::map<std::string, Known, std::less<>> targets_;
-  std::map<wire::Nonce, std::pair<std::string, std::vector<Asked>>> asking_;  // our nonce -> target, who asked
+  std::map<wire::Nonce, std::pair<std::string, std::vector<Asked>>> asking_;   // our nonce -> target, who asked
   std::map<std::string, std::uint64_t, std::less<>> solicitation_timestamps_;  // per source: replays refused
   RateLimiter rate_limit_{kDiscoveryRateLimitPerSecond, kDiscoveryRateLimitBurst, kRateLimitSources};
   MonoTime next_announcement_{};

@@ -64,10 +64,11 @@ Status UdpRunner::enable_multicast(const Endpoint& group, const std::vector<Endp
     } else {
       socket_.set_option(asio::ip::multicast::join_group(group_address), ec);
     }
-    if (ec) return make_error(Cause::kNone, "multicast", "cannot join " + group.to_string() + " on " +
-                                                              iface.to_string() + ": " + ec.message());
+    if (ec)
+      return make_error(Cause::kNone, "multicast",
+                        "cannot join " + group.to_string() + " on " + iface.to_string() + ": " + ec.message());
   }
-  socket_.set_option(asio::ip::multicast::hops(1), ec);          // one hop: the PC5 range
+  socket_.set_option(asio::ip::multicast::hops(1), ec);                // one hop: the PC5 range
   socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);  // daemons of one host hear each other
   multicast_group_ = group;
   multicast_interfaces_ = interfaces;

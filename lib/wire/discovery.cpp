@@ -22,27 +22,35 @@ constexpr auto kTargets = static_cast<std::uint16_t>(kMaxReachableTargets * (kLa
 
 // Indexes into the schemas below are by IE; every schema lists them in this order.
 constexpr IeSpec kRelayAnnouncement[] = {
-    {D::kSenderUserInfoId, kIdMin, kId, 0}, {D::kSenderLayer2Id, kL2, kL2, 0}, {D::kSignallingPort, 2, 2, 0},
-    {D::kRelayServiceCode, kRsc, kRsc, 0},
-    {D::kTimestamp, kTs, kTs, 0},           {D::kReachableTargets, 0, kTargets, 0}, {D::kSenderCertificate, 1, kCert, 0},
-    {D::kDiscoverySignature, kSig, kSig, 0},
+    {D::kSenderUserInfoId, kIdMin, kId, 0}, {D::kSenderLayer2Id, kL2, kL2, 0},
+    {D::kSignallingPort, 2, 2, 0},          {D::kRelayServiceCode, kRsc, kRsc, 0},
+    {D::kTimestamp, kTs, kTs, 0},           {D::kReachableTargets, 0, kTargets, 0},
+    {D::kSenderCertificate, 1, kCert, 0},   {D::kDiscoverySignature, kSig, kSig, 0},
 };
 constexpr IeSpec kTargetAnnouncement[] = {
-    {D::kSenderUserInfoId, kIdMin, kId, 0}, {D::kSenderLayer2Id, kL2, kL2, 0}, {D::kSignallingPort, 2, 2, 0},
-    {D::kTimestamp, kTs, kTs, 0},
+    {D::kSenderUserInfoId, kIdMin, kId, 0}, {D::kSenderLayer2Id, kL2, kL2, 0},
+    {D::kSignallingPort, 2, 2, 0},          {D::kTimestamp, kTs, kTs, 0},
     {D::kSenderCertificate, 1, kCert, 0},   {D::kDiscoverySignature, kSig, kSig, 0},
 };
 constexpr IeSpec kSolicitation[] = {
-    {D::kSenderUserInfoId, kIdMin, kId, 0}, {D::kSenderLayer2Id, kL2, kL2, 0},       {Iei::kTargetUserInfoId, kIdMin, kId, 0},
-    {D::kDiscoveryNonce, kNonce, kNonce, 0}, {D::kTimestamp, kTs, kTs, 0},          {D::kSenderCertificate, 1, kCert, 0},
+    {D::kSenderUserInfoId, kIdMin, kId, 0},
+    {D::kSenderLayer2Id, kL2, kL2, 0},
+    {Iei::kTargetUserInfoId, kIdMin, kId, 0},
+    {D::kDiscoveryNonce, kNonce, kNonce, 0},
+    {D::kTimestamp, kTs, kTs, 0},
+    {D::kSenderCertificate, 1, kCert, 0},
     {D::kDiscoverySignature, kSig, kSig, 0},
 };
 constexpr IeSpec kResponse[] = {
-    {D::kSenderUserInfoId, kIdMin, kId, 0},   {D::kSenderLayer2Id, kL2, kL2, 0},
+    {D::kSenderUserInfoId, kIdMin, kId, 0},
+    {D::kSenderLayer2Id, kL2, kL2, 0},
     {D::kSignallingPort, 2, 2, 0},
-    {D::kRelayServiceCode, kRsc, kRsc, 2},    {Iei::kTargetUserInfoId, kIdMin, kId, 0},
-    {Iei::kTargetLayer2Id, kL2, kL2, 0},      {D::kDiscoveryNonce, kNonce, kNonce, 0},
-    {D::kTimestamp, kTs, kTs, 0},             {D::kSenderCertificate, 1, kCert, 0},
+    {D::kRelayServiceCode, kRsc, kRsc, 2},
+    {Iei::kTargetUserInfoId, kIdMin, kId, 0},
+    {Iei::kTargetLayer2Id, kL2, kL2, 0},
+    {D::kDiscoveryNonce, kNonce, kNonce, 0},
+    {D::kTimestamp, kTs, kTs, 0},
+    {D::kSenderCertificate, 1, kCert, 0},
     {D::kDiscoverySignature, kSig, kSig, 0},
 };
 
@@ -202,19 +210,11 @@ Bytes encode_discovery_unsigned(const DiscoveryMessage& m) {
 }
 
 Result<DiscoveryDatagram> decode_discovery_datagram(ByteView datagram) {
-  Reader reader(datagram);
-  const auto version = reader.u8();
-  const auto source = reader.u24();
-  const auto destination = reader.u24();
-  if (!version || !source || !destination) {
-    return make_error(Cause::kProtocolErrorUnspecified, "decode", "datagram shorter than its header");
-  }
-  if (*version != kProtocolVersion) {
-    return make_error(Cause::kProtocolErrorUnspecified, "decode", "unsupported protocol version " + std::to_string(*version));
-  }
+  auto header = detail::decode_header(datagram);
+  if (!header) return header.error();
   auto message = decode_discovery(datagram.subspan(kHeaderSize));
   if (!message) return message.error();
-  return DiscoveryDatagram{*source, *destination, std::move(message).value()};
+  return DiscoveryDatagram{header->source, header->destination, std::move(message).value()};
 }
 
 void append_discovery_signature(Bytes& message, const Signature& signature) {

@@ -33,7 +33,8 @@ inline constexpr std::uint8_t kTargetAnnouncementType =
     discovery_type(DiscoveryModel::kModelA, DiscoveryContent::kTargetAnnouncement);  // 0x45
 inline constexpr std::uint8_t kSolicitationType =
     discovery_type(DiscoveryModel::kModelB, DiscoveryContent::kSolicitation);  // 0x89
-inline constexpr std::uint8_t kResponseType = discovery_type(DiscoveryModel::kModelB, DiscoveryContent::kResponse);  // 0x8d
+inline constexpr std::uint8_t kResponseType =
+    discovery_type(DiscoveryModel::kModelB, DiscoveryContent::kResponse);  // 0x8d
 inline constexpr std::uint8_t kTargetSolicitationType =
     discovery_type(DiscoveryModel::kModelB, DiscoveryContent::kTargetSolicitation);  // 0x91
 inline constexpr std::uint8_t kTargetResponseType =
@@ -44,10 +45,9 @@ constexpr bool is_discovery_type(std::uint8_t type) {
 }
 
 inline constexpr Layer2Id kBroadcastLayer2Id = 0xFFFFFF;  // discovery to everyone in range
-inline constexpr std::size_t kMaxReachableTargets = 8;     // so that an announcement fits one datagram
+inline constexpr std::size_t kMaxReachableTargets = 8;    // so that an announcement fits one datagram
 inline constexpr std::size_t kTimestampSize = 8;
 inline constexpr std::size_t kRelayServiceCodeSize = 3;  // TS 24.554 11.2.8: 24 bits
-
 
 struct ReachableTarget {
   std::string user_info_id;
@@ -104,9 +104,8 @@ void append_discovery_signature(Bytes& message, const Signature& signature);
 // The largest relay announcement (every target and name at its maximum) fits one datagram.
 inline constexpr std::size_t kLargestRelayAnnouncement =
     kHeaderSize + 1 + kIdIe + (kIeHeaderSize + kLayer2IdSize) + (kIeHeaderSize + 2) +
-    (kIeHeaderSize + kRelayServiceCodeSize) +
-    (kIeHeaderSize + kTimestampSize) + kIeHeaderSize + kMaxReachableTargets * (kLayer2IdSize + 1 + kUserInfoIdMaxSize) +
-    kCertIe + kSigIe;
+    (kIeHeaderSize + kRelayServiceCodeSize) + (kIeHeaderSize + kTimestampSize) + kIeHeaderSize +
+    kMaxReachableTargets * (kLayer2IdSize + 1 + kUserInfoIdMaxSize) + kCertIe + kSigIe;
 static_assert(kLargestRelayAnnouncement <= kMaxDatagramSize, "a relay announcement must fit one datagram");
 
 }  // namespace u2u::wire

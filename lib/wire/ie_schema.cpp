@@ -6,6 +6,26 @@
 
 namespace u2u::wire::detail {
 
+Result<Header> decode_header(ByteView datagram) {
+  if (datagram.size() > kMaxDatagramSize) {
+    return make_error(
+        Cause::kProtocolErrorUnspecified, "decode",
+        "datagram of " + std::to_string(datagram.size()) + " octets exceeds " + std::to_string(kMaxDatagramSize));
+  }
+  Reader reader(datagram);
+  const auto version = reader.u8();
+  const auto source = reader.u24();
+  const auto destination = reader.u24();
+  if (!version || !source || !destination) {
+    return make_error(Cause::kProtocolErrorUnspecified, "decode", "datagram shorter than its header");
+  }
+  if (*version != kProtocolVersion) {
+    return make_error(Cause::kProtocolErrorUnspecified, "decode",
+                      "unsupported protocol version " + std::to_string(*version));
+  }
+  return Header{*source, *destination};
+}
+
 Error decode_error(std::string_view message, std::string reason) {
   return make_error(Cause::kProtocolErrorUnspecified, "decode", std::string(message) + ": " + std::move(reason));
 }

@@ -38,6 +38,13 @@ inline constexpr std::size_t kMaxSchemaSize = 12;
 using Found = std::array<FoundIe, kMaxSchemaSize>;
 
 Error decode_error(std::string_view message, std::string reason);
+
+// The datagram header (docs/protocol.md section 2), checked: size bound, length, version.
+struct Header {
+  std::uint32_t source = 0;
+  std::uint32_t destination = 0;
+};
+Result<Header> decode_header(ByteView datagram);
 std::string hex_iei(std::uint8_t iei);
 // Parses the IEs after the message type octet of `bytes` against `schema`, filling `found` (indexed like it).
 Status parse_ies(std::string_view message, ByteView bytes, std::span<const IeSpec> schema, Found& found);

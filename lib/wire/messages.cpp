@@ -10,9 +10,9 @@ namespace u2u::wire {
 
 namespace {
 
+using detail::fixed;
 using detail::FoundIe;
 using detail::IeSpec;
-using detail::fixed;
 using detail::kMaxSchemaSize;
 using detail::put_ie;
 
@@ -60,7 +60,6 @@ constexpr IeSpec kReleaseRequestSchema[] = {
     {Iei::kCause, 1, 1, 0},
     {Iei::kKeyConfirmationMac, kMac, kMac, 0},
 };
-
 
 Error decode_error(MessageType type, std::string reason) { return detail::decode_error(message_name(type), reason); }
 
@@ -270,25 +269,11 @@ Result<Message> decode_message(ByteView bytes) {
 }
 
 Result<Datagram> decode_datagram(ByteView datagram) {
-  if (datagram.size() > kMaxDatagramSize) {
-    return make_error(
-        Cause::kProtocolErrorUnspecified, "decode",
-        "datagram of " + std::to_string(datagram.size()) + " octets exceeds " + std::to_string(kMaxDatagramSize));
-  }
-  Reader reader(datagram);
-  const auto version = reader.u8();
-  const auto source = reader.u24();
-  const auto destination = reader.u24();
-  if (!version || !source || !destination) {
-    return make_error(Cause::kProtocolErrorUnspecified, "decode", "datagram shorter than its header");
-  }
-  if (*version != kProtocolVersion) {
-    return make_error(Cause::kProtocolErrorUnspecified, "decode",
-                      "unsupported protocol version " + std::to_string(*version));
-  }
+  auto header = detail::decode_header(datagram);
+  if (!header) return header.error();
   auto message = decode_message(datagram.subspan(kHeaderSize));
   if (!message) return message.error();
-  return Datagram{*source, *destination, std::move(message).value()};
+  return Datagram{header->source, header->destination, std::move(message).value()};
 }
 
 Bytes encode_request_unsigned(const DirectCommunicationRequest& r) {

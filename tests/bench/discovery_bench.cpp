@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   const double receive = median_us(rounds, [&](int i) {
     Now t = now;
     t.wall += std::chrono::milliseconds(i + 1);
-    (void)listener.on_datagram(*Endpoint::parse("10.0.0.2", static_cast<std::uint16_t>(1024 + i)), fresh[static_cast<std::size_t>(i)], t);
+    (void)listener.on_datagram(*Endpoint::parse("10.0.0.2", static_cast<std::uint16_t>(1024 + i)),
+                               fresh[static_cast<std::size_t>(i)], t);
   });
   std::printf("relay announcement: %zu octets; %d rounds; medians in microseconds\n", datagram.size(), rounds);
   std::printf("  sign (ECDSA P-256)                          %8.1f\n", sign);

@@ -172,8 +172,8 @@ int free_base_port() {
 
 LoopbackTestbed::LoopbackTestbed(const std::vector<std::string>& provision_options) : base_port_(free_base_port()) {
   std::string out;
-  std::vector<std::string> argv{bin("u2u-provision"), "testbed", "--out", dir(), "--base-port",
-                                std::to_string(base_port_), "--log-format", "json"};
+  std::vector<std::string> argv{bin("u2u-provision"), "testbed", "--out", dir(), "--log-format", "json"};
+  argv.insert(argv.end(), {"--base-port", std::to_string(base_port_)});
   argv.insert(argv.end(), provision_options.begin(), provision_options.end());
   const int rc = run(argv, &out);
   if (rc != 0) throw std::runtime_error("u2u-provision testbed failed: " + out);

@@ -81,8 +81,8 @@ TEST_P(DiscoveryWire, TruncatedOrExtendedMessagesAreRefused) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, DiscoveryWire,
                          ::testing::Values(wire::kRelayAnnouncementType, wire::kTargetAnnouncementType,
-                                           wire::kSolicitationType, wire::kResponseType,
-                                           wire::kTargetSolicitationType, wire::kTargetResponseType),
+                                           wire::kSolicitationType, wire::kResponseType, wire::kTargetSolicitationType,
+                                           wire::kTargetResponseType),
                          type_name);
 
 TEST(DiscoveryWire, TypeOctetCarriesModelContentAndDiscoveryType) {
@@ -94,8 +94,8 @@ TEST(DiscoveryWire, TypeOctetCarriesModelContentAndDiscoveryType) {
   EXPECT_EQ(wire::kTargetSolicitationType, 0x91);
   EXPECT_EQ(wire::kTargetResponseType, 0x95);
   for (std::uint8_t t : {wire::kRelayAnnouncementType, wire::kTargetAnnouncementType}) EXPECT_EQ(t >> 6, 1);
-  for (std::uint8_t t : {wire::kSolicitationType, wire::kResponseType, wire::kTargetSolicitationType,
-                         wire::kTargetResponseType}) {
+  for (std::uint8_t t :
+       {wire::kSolicitationType, wire::kResponseType, wire::kTargetSolicitationType, wire::kTargetResponseType}) {
     EXPECT_EQ(t >> 6, 2);
   }
 }
@@ -166,7 +166,9 @@ class Discovery : public ::testing::Test {
   void tick(protocol::Node& node, const Host& h, const std::string& role) {
     net.deliver(h.discovery, role, node.on_timer(now), now);
   }
-  void deliver(const Host& h, const std::string& role, Output out) { net.deliver(h.discovery, role, std::move(out), now); }
+  void deliver(const Host& h, const std::string& role, Output out) {
+    net.deliver(h.discovery, role, std::move(out), now);
+  }
   void advance(std::chrono::milliseconds by) { now = later(now, by); }
 };
 
@@ -256,8 +258,8 @@ TEST_F(Discovery, AnnouncementsOfAnotherRelayServiceCodeAreIgnored) {
 
 class DiscoveryAuthenticity : public Discovery {
  protected:
-  SourceDiscovery source{party(kSource, crypto::Role::kUe), config_for(kSource), kTarget.id, DiscoveryModel::kModelA,
-                         SelectionPolicy::kFirst, {}};
+  SourceDiscovery source{party(kSource, crypto::Role::kUe), config_for(kSource),     kTarget.id,
+                         DiscoveryModel::kModelA,           SelectionPolicy::kFirst, {}};
   void SetUp() override { net.attach(kSource.discovery, "source", source); }
 
   // What the source logged about refusing: the check named.
@@ -327,8 +329,8 @@ TEST_F(DiscoveryAuthenticity, ReplayedAnnouncementIsRefusedAndAFreshOneAccepted)
   tick(relay, kRelayA, "relay");
   ASSERT_TRUE(source.selected());
   ASSERT_EQ(recorded.size(), 3u);  // one per neighbour
-  const auto to_source = std::find_if(recorded.begin(), recorded.end(),
-                                      [](const InFlight& f) { return f.to == kSource.discovery; });
+  const auto to_source =
+      std::find_if(recorded.begin(), recorded.end(), [](const InFlight& f) { return f.to == kSource.discovery; });
   ASSERT_NE(to_source, recorded.end());
   net.on_flight = nullptr;
   advance(100ms);
@@ -375,10 +377,10 @@ TEST_F(DiscoveryAuthenticity, FloodFromOneAddressIsDroppedBeforeSignatureChecks)
 
 class Selection : public Discovery {
  protected:
-  RelayDiscovery relay_a{party(kRelayA, crypto::Role::kRelay), config_for(kRelayA),
-                         {{kTarget.id, kTarget.l2, kTarget.link}}};
-  RelayDiscovery relay_b{party(kRelayB, crypto::Role::kRelay), config_for(kRelayB),
-                         {{kTarget.id, kTarget.l2, kTarget.link}}};
+  RelayDiscovery relay_a{
+      party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {{kTarget.id, kTarget.l2, kTarget.link}}};
+  RelayDiscovery relay_b{
+      party(kRelayB, crypto::Role::kRelay), config_for(kRelayB), {{kTarget.id, kTarget.l2, kTarget.link}}};
   void attach_relays() {
     net.attach(kRelayA.discovery, "relay-a", relay_a);
     net.attach(kRelayB.discovery, "relay-b", relay_b);
@@ -433,7 +435,8 @@ TEST_F(Selection, LowestRoundTripTimeWinsInModelB) {
   ASSERT_EQ(held.size(), 2u);
   net.on_flight = nullptr;
   const auto respond = [&](const Endpoint& relay_discovery, std::chrono::milliseconds at) {
-    const auto it = std::find_if(held.begin(), held.end(), [&](const InFlight& f) { return f.from == relay_discovery; });
+    const auto it =
+        std::find_if(held.begin(), held.end(), [&](const InFlight& f) { return f.from == relay_discovery; });
     ASSERT_NE(it, held.end());
     Now then = later(test_now(), at);
     net.deliver(it->from, "relay", Output{{{it->to, it->datagram}}, {}}, then);

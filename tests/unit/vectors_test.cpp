@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "protocol/constants.hpp"
-#include "wire/discovery.hpp"
 #include "vectors/protocol_vectors.hpp"
+#include "wire/discovery.hpp"
 
 namespace u2u::test {
 namespace {
@@ -54,8 +54,8 @@ TEST_F(ProtocolVectors, EachSignatureCoversItsStepLabelAndVerifies) {
     prefix.push_back(0x00);
     ASSERT_GE(s.signed_input.size(), prefix.size());
     EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), s.signed_input.begin())) << steps[i].name;
-    const auto& party = *std::find_if(inputs.parties.begin(), inputs.parties.end(),
-                                      [&](const auto& p) { return p.role == s.signer; });
+    const auto& party =
+        *std::find_if(inputs.parties.begin(), inputs.parties.end(), [&](const auto& p) { return p.role == s.signer; });
     auto key = crypto::PrivateKey::from_pem(party.private_key_pem);
     ASSERT_TRUE(key.ok());
     EXPECT_TRUE(key->public_key().verify(s.signed_input, s.signature).ok()) << steps[i].name;
@@ -85,9 +85,10 @@ class DiscoveryVectors : public ProtocolVectors {
     ProtocolVectors::SetUp();
     std::ifstream in(std::string(U2U_VECTORS_DIR) + "/protocol-v1.json");
     expected_discovery = vectors::discovery_from_json(vectors::Json::parse(in));
-    actual_discovery = vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
-      return vectors::replaying_signer(expected_discovery.signatures, role);
-    });
+    actual_discovery =
+        vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
+          return vectors::replaying_signer(expected_discovery.signatures, role);
+        });
   }
   vectors::DiscoveryOutputs expected_discovery;
   vectors::DiscoveryOutputs actual_discovery;
@@ -100,7 +101,7 @@ TEST_F(DiscoveryVectors, ModelAAndModelBSelectTheRelayWithTheRecordedSignatures)
 
 TEST_F(DiscoveryVectors, EveryDiscoveryDatagramIsByteExact) {
   const std::uint8_t types[] = {wire::kTargetAnnouncementType, wire::kRelayAnnouncementType, wire::kSolicitationType,
-                                wire::kTargetSolicitationType, wire::kTargetResponseType, wire::kResponseType};
+                                wire::kTargetSolicitationType, wire::kTargetResponseType,    wire::kResponseType};
   ASSERT_EQ(expected_discovery.datagrams.size(), std::size(types));
   ASSERT_EQ(actual_discovery.datagrams.size(), std::size(types));
   for (std::size_t i = 0; i < std::size(types); ++i) {
@@ -119,7 +120,8 @@ TEST_F(DiscoveryVectors, EachDiscoverySignatureCoversItsLabelAndVerifies) {
     const auto& m = d->message;
     const auto& party = *std::find_if(inputs.parties.begin(), inputs.parties.end(),
                                       [&](const auto& p) { return p.user_info_id == m.message.sender_user_info_id; });
-    const std::string label = std::string(protocol::kLabelDiscovery) + std::string(wire::discovery_name(m.message.type));
+    const std::string label =
+        std::string(protocol::kLabelDiscovery) + std::string(wire::discovery_name(m.message.type));
     Bytes input(label.begin(), label.end());
     input.push_back(0x00);
     const auto covered = m.covered_by_signature();

@@ -66,9 +66,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto discovery_log = std::make_shared<std::vector<vectors::SignatureRecord>>();
-  auto discovery = vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey> key) {
-    return vectors::recording_signer(std::move(key), role, discovery_log);
-  });
+  auto discovery =
+      vectors::run_discovery(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey> key) {
+        return vectors::recording_signer(std::move(key), role, discovery_log);
+      });
   discovery.signatures = *discovery_log;
   if (!discovery.selected_by_model_a || !discovery.selected_by_model_b) {
     std::cerr << "u2u-make-vectors: discovery did not select the relay\n";

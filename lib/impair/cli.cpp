@@ -5,11 +5,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <map>
+
+#include "common/command_line.hpp"
 
 namespace u2u::impair {
 
@@ -18,6 +19,9 @@ namespace u2u::impair {
 #endif
 
 namespace {
+
+using command_line::parse_address;
+using command_line::parse_number;
 
 constexpr const char* kProgram = "u2u-impair";
 
@@ -41,15 +45,6 @@ constexpr const char* kSuffixes[] = {"", "-up", "-down"};
 
 Error usage_error(std::string message) { return make_error(Cause::kNone, "usage", std::move(message)); }
 
-template <class T>
-std::optional<T> parse_number(const std::string& text) {
-  T value{};
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
-  return value;
-}
-
 std::optional<double> parse_percent(const std::string& text) {
   const auto v = parse_number<double>(text);
   if (!v || !std::isfinite(*v) || *v < 0 || *v > 100) return std::nullopt;
@@ -60,26 +55,6 @@ std::optional<Millis> parse_millis(const std::string& text, Millis max) {
   const auto v = parse_number<std::int64_t>(text);
   if (!v || *v < 0 || *v > max.count()) return std::nullopt;
   return Millis(*v);
-}
-
-// "127.0.0.1:40101" or "[::1]:40101"; numeric addresses only.
-std::optional<Endpoint> parse_address(const std::string& text, bool port_zero_ok) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  const auto p = parse_number<std::uint16_t>(port);
-  if (!p || (*p == 0 && !port_zero_ok)) return std::nullopt;
-  return Endpoint::parse(host, *p);
 }
 
 }  // namespace
@@ -129,25 +104,16 @@ Result<Options> parse(const std::vector<std::string>& args) {
   std::map<std::string, std::string> impairments;  // full flag name (without "--") -> its last value
   bool have_listen = false;
   bool have_upstream = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::optional<std::string> inline_value;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
+  command_line::FlagCursor flags(args);
+  while (flags.next()) {
+    const std::string& arg = flags.name();
     const auto needs = [&](const std::string& what) { return usage_error(arg + " needs " + what); };
 
     bool is_impairment = false;
     for (const char* suffix : kSuffixes) {
       for (const auto& f : kPercentFlags) {
         if (arg != std::string("--") + f.name + suffix) continue;
-        auto v = value();
+        auto v = flags.value();
         if (!v) return needs("a percentage");
         if (!parse_percent(*v)) return usage_error(arg + ": \"" + *v + "\" is not a percentage from 0 to 100");
         impairments[arg.substr(2)] = *v;
@@ -155,7 +121,7 @@ Result<Options> parse(const std::vector<std::string>& args) {
       }
       for (const auto& f : kMillisFlags) {
         if (arg != std::string("--") + f.name + suffix) continue;
-        auto v = value();
+        auto v = flags.value();
         if (!v) return needs("a number of milliseconds");
         if (!parse_millis(*v, kMaxDelaySetting)) {
           return usage_error(arg + ": \"" + *v + "\" is not a number of milliseconds from 0 to " +
@@ -168,7 +134,7 @@ Result<Options> parse(const std::vector<std::string>& args) {
     if (is_impairment) continue;
 
     if (arg == "--listen" || arg == "--upstream") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return needs("ADDR:PORT");
       const bool listen = arg == "--listen";
       const auto endpoint = parse_address(*v, listen);
@@ -178,13 +144,13 @@ Result<Options> parse(const std::vector<std::string>& args) {
       (listen ? o.proxy.listen : o.proxy.upstream) = *endpoint;
       (listen ? have_listen : have_upstream) = true;
     } else if (arg == "--seed") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return needs("a number");
       const auto seed = parse_number<std::uint64_t>(*v);
       if (!seed) return usage_error("--seed: \"" + *v + "\" is not a number from 0 to 2^64-1");
       o.seed = *seed;
     } else if (arg == "--stats-interval-ms" || arg == "--idle-timeout-ms") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return needs("a number of milliseconds");
       const auto ms = parse_millis(*v, Millis(86'400'000));
       if (!ms || (arg == "--idle-timeout-ms" && ms->count() == 0)) {
@@ -193,23 +159,23 @@ Result<Options> parse(const std::vector<std::string>& args) {
       }
       (arg == "--stats-interval-ms" ? o.proxy.stats_interval : o.proxy.idle_timeout) = *ms;
     } else if (arg == "--max-peers") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return needs("a number");
       const auto n = parse_number<std::size_t>(*v);
       if (!n || *n == 0 || *n > 1'000'000) return usage_error("--max-peers: \"" + *v + "\" is not from 1 to 1000000");
       o.proxy.max_peers = *n;
     } else if (arg == "--log-format") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return needs("json or text");
       const auto format = logging::parse_format(*v);
       if (!format) return usage_error("--log-format: \"" + *v + "\" is not json or text");
       o.log_format = *format;
-    } else if ((arg == "-h" || arg == "--help") && !inline_value) {
+    } else if ((arg == "-h" || arg == "--help") && !flags.has_inline_value()) {
       o.help = true;
-    } else if (arg == "--version" && !inline_value) {
+    } else if (arg == "--version" && !flags.has_inline_value()) {
       o.version = true;
     } else {
-      return usage_error("unknown option '" + args[i] + "'");
+      return usage_error("unknown option '" + flags.argument() + "'");
     }
   }
   if (o.help || o.version) return o;

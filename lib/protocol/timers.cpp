@@ -38,6 +38,9 @@ Retransmission::Tick Retransmission::on_timer(MonoTime now, const RandomSource& 
 }
 
 bool RateLimiter::admit(const Endpoint& sender, MonoTime now) {
+  const auto refill_time =
+      std::chrono::duration_cast<MonoTime::duration>(std::chrono::duration<double>(burst_ / per_second_));
+  while (auto refilled = idle_.pop_due(now - refill_time)) buckets_.erase(*refilled);
   auto it = buckets_.find(sender);
   if (it == buckets_.end()) {
     if (buckets_.size() >= capacity_) {

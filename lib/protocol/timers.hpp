@@ -91,12 +91,15 @@ class DeadlineQueue {
 };
 
 // A token bucket per sender, for the relay's per-source limit on new requests (checked before any signature).
-// Bounded: when it tracks `capacity` senders, the one idle longest is forgotten.
+// Bounded: a sender idle long enough for its bucket to refill is forgotten (a full bucket and none decide the
+// same), so the table holds only the senders of the last burst/per_second seconds; and when it tracks
+// `capacity` senders, the one idle longest is forgotten.
 class RateLimiter {
  public:
   RateLimiter(double per_second, double burst, std::size_t capacity)
       : per_second_(per_second), burst_(burst), capacity_(capacity) {}
   bool admit(const Endpoint& sender, MonoTime now);
+  std::size_t senders() const { return buckets_.size(); }
 
  private:
   struct Bucket {

@@ -241,6 +241,26 @@ TEST(Reliability, TheRelayRateLimitsNewRequestsPerSourceBeforeAnySignatureCheck)
   EXPECT_EQ(limited, 7u);
 }
 
+TEST(Reliability, TheRateLimiterForgetsASenderOnceItsBucketHasRefilledAndStillLimitsTheOthers) {
+  protocol::RateLimiter limit(5, 10, 1000);  // the relay's default: refilled from empty in 2 s
+  const MonoTime t0 = test_now().mono;
+  Endpoint flooder = kSourceEndpoint;
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limit.admit(flooder, t0));
+  EXPECT_FALSE(limit.admit(flooder, t0));
+  for (std::uint16_t port = 1; port <= 100; ++port) {
+    Endpoint other = kSourceEndpoint;
+    other.port = port;
+    EXPECT_TRUE(limit.admit(other, t0 + 1s));
+  }
+  EXPECT_EQ(limit.senders(), 101u);
+  // 1.5 s after its last try the flooder's bucket holds 7.5 tokens, not 10: it is still tracked and limited.
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(limit.admit(flooder, t0 + 1500ms));
+  EXPECT_FALSE(limit.admit(flooder, t0 + 1500ms));
+  // 2 s after their last request the others' buckets are full again, as good as none: forgotten.
+  EXPECT_TRUE(limit.admit(flooder, t0 + 3100ms));
+  EXPECT_EQ(limit.senders(), 1u);
+}
+
 TEST(Reliability, AFullPendingTableRefusesNewRequestsWithCause5) {
   const TestPki pki;
   Parties p(pki);

@@ -1,0 +1,21 @@
+#pragma once
+// The load tool's UDP sockets: one per simulated source and per flood address, non-blocking, bound to an
+// ephemeral port of --bind (or any address of the relay's family), so that the relay sees each as its own peer.
+#include <utility>  // before Asio under g++ 12 (std::exchange)
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include <memory>
+
+#include "common/error.hpp"
+#include "load/options.hpp"
+
+namespace u2u::load {
+
+Result<std::unique_ptr<boost::asio::ip::udp::socket>> open_socket(boost::asio::io_context& io, const Options& options);
+
+// Raises the soft limit on open files to the hard limit; an error when fewer than `needed` remain possible.
+Status raise_file_limit(std::size_t needed);
+
+}  // namespace u2u::load

@@ -1,0 +1,133 @@
+// u2u-load against the real daemons (issue 4 item 5): simulated sources, each with its own credential, Layer-2 ID
+// and socket, through a loopback testbed's relay-ue to its target-ue, with junk or bad signatures at the relay.
+// Short versions of scripts/reliability's load scenarios: no timing assertions beyond generous deadlines.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "integration/process.hpp"
+
+namespace u2u::test {
+namespace {
+
+// ASan keeps freed memory in quarantine, so an instrumented relay's RSS does not come back down.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMemoryIsReturned = false;
+#else
+constexpr bool kMemoryIsReturned = true;
+#endif
+constexpr long kRssSlackKib = 32 * 1024;  // far above what 50 handshakes cost the relay (about 1 MiB)
+
+struct LoadRun {
+  int exit_code = 0;
+  std::string output;
+  Json report;
+  std::string events_path;  // the sources' events, as source-ue logs them
+};
+
+// u2u-load from `tb`'s CA to its relay, measuring the relay's memory; `args` say what to send.
+LoadRun run_load(const LoopbackTestbed& tb, const std::vector<std::string>& args) {
+  LoadRun r;
+  const std::string json_path = tb.dir() + "/load.json";
+  r.events_path = tb.dir() + "/load-sources.log";
+  std::vector<std::string> argv{bin("u2u-load"),
+                                "--ca",
+                                tb.dir() + "/ca",
+                                "--relay",
+                                "127.0.0.1:" + std::to_string(tb.base_port() + 1),
+                                "--relay-pid",
+                                std::to_string(tb.relay->pid()),
+                                "--json",
+                                json_path,
+                                "--events",
+                                r.events_path,
+                                "--seed",
+                                "1",
+                                "--timeout-ms",
+                                "90000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  r.exit_code = run(argv, &r.output);
+  const std::string json = read_file(json_path);
+  r.report = json.empty() ? Json::object() : Json::parse(json);
+  return r;
+}
+
+TEST(LoadTool, FiftySourcesThroughAJunkFloodAreAllConfirmedWithTheirOwnKeysAndTheRelaysMemoryReturns) {
+  LoopbackTestbed tb;
+  tb.start_relay();
+  tb.start_target();
+  const LoadRun r = run_load(tb, {"--sources", "50", "--concurrency", "10", "--junk-rate", "2000", "--junk-sockets",
+                                  "16", "--flood-lead-ms", "500"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.report["confirmed"], 50) << r.output;
+  EXPECT_EQ(r.report["failed"], 0);
+  EXPECT_EQ(r.report["releases_acknowledged"], 50);
+  EXPECT_GT(r.report["junk_sent"].get<long>(), 500) << r.output;
+  EXPECT_FALSE(tb.relay->wait(0ms).has_value()) << "the relay died";
+  EXPECT_TRUE(r.report["relay_alive"].get<bool>());
+
+  const long before = r.report["relay_rss_kib_before"].get<long>();
+  EXPECT_GT(before, 0) << r.output;
+  EXPECT_GE(r.report["relay_rss_kib_peak"].get<long>(), before);
+  if (kMemoryIsReturned) {
+    EXPECT_LT(r.report["relay_rss_kib_after"].get<long>(), before + kRssSlackKib) << r.output;
+  }
+
+  // Fifty distinct sources at the target, each with the KD-sess its source derived.
+  ASSERT_TRUE(wait_for(
+      tb.log("target-ue"), [&](const Json&) { return events(tb.log("target-ue"), "link_established").size() >= 50; },
+      10s));
+  const auto at_target = events(tb.log("target-ue"), "link_established");
+  std::set<std::string> peers;
+  for (const auto& e : at_target) peers.insert(e["peer"]);
+  EXPECT_EQ(peers.size(), 50u);
+  EXPECT_EQ(peers.count("load-source-0001"), 1u);
+  EXPECT_EQ(peers.count("load-source-0050"), 1u);
+  const auto at_source = events(r.events_path, "link_established");
+  ASSERT_EQ(at_source.size(), 50u);
+  for (const auto& s : at_source) {
+    const auto match =
+        std::find_if(at_target.begin(), at_target.end(), [&](const Json& t) { return t["session"] == s["session"]; });
+    ASSERT_NE(match, at_target.end()) << s.dump();
+    EXPECT_EQ((*match)["kd_sess_id"], s["kd_sess_id"]);
+  }
+}
+
+TEST(LoadTool, RequestsWithBadSignaturesAreEachRefusedWithCause6WhileLegitimateSourcesComplete) {
+  LoopbackTestbed tb;
+  tb.start_relay();
+  tb.start_target();
+  // 32 addresses x the relay's 5 new requests/s per address: 100/s all reach the signature check.
+  const LoadRun r = run_load(tb, {"--sources", "20", "--concurrency", "10", "--bad-signature-rate", "100",
+                                  "--bad-signature-sockets", "32", "--flood-lead-ms", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.report["confirmed"], 20) << r.output;
+  EXPECT_GT(r.report["bad_signature_sent"].get<long>(), 50) << r.output;
+  EXPECT_GT(r.report["bad_signature_rejects"].get<long>(), 0) << r.output;
+  for (const auto& [cause, n] : r.report["bad_signature_rejects_by_cause"].items()) {
+    EXPECT_EQ(cause, "6") << n << " REJECTs with cause #" << cause;
+  }
+  const auto refused = events(tb.log("relay-ue"), "check_failed");
+  EXPECT_NE(std::find_if(refused.begin(), refused.end(), [](const Json& e) { return e["check"] == "sign_source"; }),
+            refused.end())
+      << read_file(tb.log("relay-ue"));
+  // Nothing of the flood reached the target.
+  for (const auto& e : events(tb.log("target-ue"))) {
+    EXPECT_EQ(e.value("peer", std::string()).find("load-flood"), std::string::npos) << e.dump();
+  }
+  EXPECT_FALSE(tb.relay->wait(0ms).has_value()) << "the relay died";
+}
+
+TEST(LoadTool, UsageErrorsExitWith2AndHelpWith0) {
+  std::string output;
+  EXPECT_EQ(run({bin("u2u-load"), "--sources", "3"}, &output), 2);
+  EXPECT_NE(output.find("--ca"), std::string::npos) << output;
+  EXPECT_EQ(run({bin("u2u-load"), "--ca", "/nonexistent", "--relay", "127.0.0.1:1", "--sources", "x"}, &output), 2);
+  EXPECT_EQ(run({bin("u2u-load"), "--ca", "/nonexistent", "--relay", "127.0.0.1:1", "--sources", "1"}, &output), 2);
+  EXPECT_NE(output.find("/nonexistent"), std::string::npos) << output;
+  EXPECT_EQ(run({bin("u2u-load"), "--help"}, &output), 0);
+  EXPECT_NE(output.find("--bad-signature-rate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace u2u::test

@@ -1,6 +1,7 @@
 // u2u-bench-discovery: what discovery's authenticity costs (docs/protocol.md 10.5). Times, side by side in one
-// run, signing a relay announcement, verifying it (certificate chain and role, then the signature), decoding
-// it, and a whole source-side receive (decode, replay check, rate limit, verify, selection); prints medians.
+// run, signing a relay announcement, verifying it (the certificate, its chain check cached, then the signature),
+// decoding it, and a whole source-side receive (decode, replay check, rate limit, verify, selection); prints
+// medians.
 // Usage: u2u-bench-discovery [ROUNDS]   (default 2000)
 #include <algorithm>
 #include <chrono>
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   std::printf("relay announcement: %zu octets; %d rounds; medians in microseconds\n", datagram.size(), rounds);
   std::printf("  sign (ECDSA P-256)                          %8.1f\n", sign);
   std::printf("  decode                                      %8.1f\n", decode);
-  std::printf("  verify (chain, role, ECDSA)                 %8.1f\n", verify);
+  std::printf("  verify (certificate, chain cached; ECDSA)   %8.1f\n", verify);
   std::printf("  source receive (decode..verify..select)     %8.1f\n", receive);
   std::printf("  verify / sign                               %8.2f\n", verify / sign);
   return 0;

@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 
 #include "crypto/constants.hpp"
@@ -18,10 +19,19 @@ Error cert_error(std::string check, std::string reason) {
   return make_error(Cause::kAuthenticationFailure, std::move(check), std::move(reason));
 }
 
+// A validity time may name any year from 0 to 9999 (RFC 5280 4.1.2.5: notAfter 99991231235959Z means "no
+// well-defined expiration date"), WallTime only about 1678 to 2261 (64-bit nanoseconds around 1970): a time beyond
+// saturates, so that a far notAfter never passes and a far notBefore is never reached, without an overflow.
 std::optional<WallTime> to_wall(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  using std::chrono::seconds;
+  const auto since_epoch = static_cast<std::int64_t>(timegm(&tm));
+  const auto latest = std::chrono::duration_cast<seconds>(WallTime::duration::max()).count();
+  const auto earliest = std::chrono::duration_cast<seconds>(WallTime::duration::min()).count();
+  if (since_epoch > latest) return WallTime::max();
+  if (since_epoch < earliest) return WallTime::min();
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(seconds(since_epoch)));
 }
 
 std::string utc_text(WallTime t) {

@@ -235,10 +235,10 @@ TEST_P(GeneratedMutations, EveryIeChangedRemovedDuplicatedOrReorderedIsRefusedBy
 
 INSTANTIATE_TEST_SUITE_P(Attacks, GeneratedMutations,
                          ::testing::Combine(::testing::Range<std::size_t>(0, kFlightCount), ::testing::Bool()),
-                         [](const auto& info) {
-                           return std::string("Flight") + std::to_string(std::get<0>(info.param)) + "Step" +
-                                  std::to_string(kFlights[std::get<0>(info.param)].step) +
-                                  (std::get<1>(info.param) ? "WithForwardSecrecy" : "");
+                         [](const auto& flight) {
+                           return std::string("Flight") + std::to_string(std::get<0>(flight.param)) + "Step" +
+                                  std::to_string(kFlights[std::get<0>(flight.param)].step) +
+                                  (std::get<1>(flight.param) ? "WithForwardSecrecy" : "");
                          });
 
 // The datagram header: version, destination Layer-2 ID and message type changed are dropped by the receiver.

@@ -462,5 +462,30 @@ TEST(CryptoCertificate, DerRoundTripKeepsSubjectRoleSerialAndKey) {
   EXPECT_TRUE(*key == relay.key.public_key());
 }
 
+// Found by fuzz_relay (tests/fuzz/regressions/fuzz_relay/certificate-not-after-year-6126-overflows-walltime): a
+// validity year WallTime cannot hold overflowed the conversion. Such a time saturates: RFC 5280 4.1.2.5 lets a
+// notAfter of 9999 mean "no expiration date". The CA's signature no longer matches; reading the DER must still work.
+TEST(CryptoCertificate, ValidityYearsBeyondWallTimeSaturateInsteadOfOverflowing) {
+  using namespace std::chrono;
+  TestPki pki;
+  // Years from 2050 on are GeneralizedTime (YYYYMMDDHHMMSSZ), so the year's four digits can be rewritten in place.
+  const auto ue = issue(pki.ca, "source-ue", crypto::Role::kUe, sys_days(year(2100) / 1 / 1),
+                        sys_days(year(2126) / 1 / 1));
+  Bytes der = ue.certificate.der();
+  const auto rewrite_year = [&](std::string_view from, std::string_view to) {
+    Bytes pattern{0x18, 0x0F};  // GeneralizedTime, 15 octets
+    pattern.insert(pattern.end(), from.begin(), from.end());
+    auto at = std::search(der.begin(), der.end(), pattern.begin(), pattern.end());
+    ASSERT_NE(at, der.end()) << from;
+    std::copy(to.begin(), to.end(), at + 2);
+  };
+  rewrite_year("2100", "1000");
+  rewrite_year("2126", "9999");
+  auto parsed = crypto::Certificate::from_der(der);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().reason;
+  EXPECT_EQ(parsed->not_before(), WallTime::min());
+  EXPECT_EQ(parsed->not_after(), WallTime::max());
+}
+
 }  // namespace
 }  // namespace u2u::test

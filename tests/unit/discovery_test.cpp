@@ -148,13 +148,6 @@ DiscoveryConfig config_for(const Host& self, bool announce = true) {
   return c;
 }
 
-std::vector<LoggedEvent> named(const InMemoryNetwork& net, std::string_view name) {
-  std::vector<LoggedEvent> out;
-  std::copy_if(net.log.begin(), net.log.end(), std::back_inserter(out),
-               [&](const LoggedEvent& l) { return l.event.name == name; });
-  return out;
-}
-
 class Discovery : public ::testing::Test {
  protected:
   TestPki pki;

@@ -52,7 +52,8 @@ protocol::SourceConfig source_config(protocol::LocalParty self) {
 }
 
 protocol::RelayConfig relay_config(protocol::LocalParty self) {
-  return protocol::RelayConfig{.self = std::move(self), .targets = {{"target-ue", kTargetL2, kTargetEndpoint}}};
+  return protocol::RelayConfig{
+      .self = std::move(self), .targets = {{"target-ue", kTargetL2, kTargetEndpoint}}, .directory = nullptr};
 }
 
 protocol::TargetConfig target_config(protocol::LocalParty self) {

@@ -884,6 +884,7 @@ Bounds bounds_of(std::uint8_t iei) {
     case Iei::kKeyConfirmationMac: return {wire::kMacSize, wire::kMacSize, 0x5A};
     case Iei::kSourceEphemeralKey:
     case Iei::kTargetEphemeralKey: return {wire::kEphemeralKeySize, wire::kEphemeralKeySize, 0x04};
+    case Iei::kKeepaliveCounter: return {wire::kKeepaliveCounterSize, wire::kKeepaliveCounterSize, 0x5A};
   }
   return {};
 }
@@ -1402,7 +1403,9 @@ TEST(WireLinkMessages, EveryPrefixAndEveryMissingOrForeignIeIsRefused) {
     for (std::size_t n = 0; n < bytes.size(); ++n) {
       auto m = wire::decode_message(ByteView(bytes).first(n));
       EXPECT_FALSE(m.ok()) << "prefix of " << n << " octets";
-      if (!m.ok()) EXPECT_EQ(m.error().cause, Cause::kProtocolErrorUnspecified);
+      if (!m.ok()) {
+        EXPECT_EQ(m.error().cause, Cause::kProtocolErrorUnspecified);
+      }
     }
     Bytes trailing = bytes;
     trailing.push_back(0x00);

@@ -1,0 +1,15 @@
+// libFuzzer target fuzz_source: the source UE's on_datagram and on_timer after start(), with the vectors' parties (fuzz_harness.hpp).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz/fuzz_harness.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  u2u::fuzz::initialize();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  (void)u2u::fuzz::fuzz_source_one(u2u::ByteView(data, size));
+  return 0;
+}

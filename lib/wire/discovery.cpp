@@ -142,7 +142,11 @@ Result<DecodedDiscovery> decode_discovery(ByteView bytes) {
     m.signalling_port = static_cast<std::uint16_t>((port->value[0] << 8) | port->value[1]);
     if (m.signalling_port == 0) return detail::decode_error(name, "signalling port 0");
   }
-  if (const auto* rsc = find(schema, f, D::kRelayServiceCode)) m.relay_service_code = detail::u24(rsc->value);
+  if (const auto* rsc = find(schema, f, D::kRelayServiceCode)) {
+    if (type == kTargetResponseType)
+      return detail::decode_error(name, "a target's response carries no relay service code");
+    m.relay_service_code = detail::u24(rsc->value);
+  }
   if (const auto* list = find(schema, f, D::kReachableTargets)) {
     auto targets = targets_of(name, list->value);
     if (!targets) return targets.error();

@@ -15,6 +15,7 @@
 #include "protocol/target.hpp"
 #include "unit/harness.hpp"
 #include "vectors/protocol_vectors.hpp"
+#include "wire/discovery.hpp"
 #include "wire/messages.hpp"
 
 #ifndef U2U_VECTORS_DIR
@@ -108,9 +109,10 @@ struct Fixture {
   std::vector<protocol::LocalParty> parties;  // source, relay, target
   std::array<Endpoint, kRoles> endpoints{test::kSourceEndpoint, test::kRelayEndpoint, test::kTargetEndpoint};
   Endpoint stranger = *Endpoint::parse("10.0.0.99", 4999);
-  std::vector<Bytes> genuine;  // every datagram of the run, in order
-  std::vector<Bytes> bases;    // genuine, then the relay's reject
+  std::vector<Bytes> genuine;           // every datagram of the run, in order
+  std::vector<Bytes> bases;             // genuine, then the relay's reject
   std::vector<Bytes> genuine_messages;  // without_signatures() of each base's message
+  std::vector<Bytes> discovery;         // the vectors' six discovery datagrams (docs/protocol.md 10.6)
 
   Now now() const { return {mono, wall}; }
   std::optional<Role> role_of(wire::Layer2Id l2) const {
@@ -153,6 +155,7 @@ Fixture load_fixture() {
     const auto j = vectors::Json::parse(in);
     f.inputs = vectors::inputs_from_json(j);
     outputs = vectors::outputs_from_json(j);
+    f.discovery = vectors::discovery_from_json(j).datagrams;
   } catch (const std::exception& e) {
     print_and_abort(path + ": " + e.what());
   }
@@ -174,11 +177,11 @@ Fixture load_fixture() {
       if (s.signer == p.role) own.push_back(s);
     }
     f.parties.push_back(protocol::LocalParty{.user_info_id = p.user_info_id,
-                                        .layer2_id = p.layer2_id,
-                                        .certificate = std::move(cert).value(),
-                                        .key = shared,
-                                        .signer = std::make_shared<ReplayOrSign>(std::move(own), shared),
-                                        .trust = trust});
+                                             .layer2_id = p.layer2_id,
+                                             .certificate = std::move(cert).value(),
+                                             .key = shared,
+                                             .signer = std::make_shared<ReplayOrSign>(std::move(own), shared),
+                                             .trust = trust});
   }
   f.genuine = outputs.datagrams;
   f.bases = f.genuine;
@@ -207,8 +210,8 @@ void check_sent(const protocol::Output& out, const char* role) {
       fail(std::string(role) + " sent a datagram of " + std::to_string(s.datagram.size()) + " octets");
     }
     if (auto d = wire::decode_datagram(s.datagram); !d) {
-      fail(std::string(role) + " sent a datagram that does not decode (" + d.error().reason + "): " +
-           describe(s.datagram));
+      fail(std::string(role) + " sent a datagram that does not decode (" + d.error().reason +
+           "): " + describe(s.datagram));
     }
   }
 }
@@ -258,7 +261,8 @@ std::unique_ptr<protocol::Node> make_node(Role role, const Now& now) {
       config.targets = {{in.parties[kTarget].user_info_id, in.parties[kTarget].layer2_id, f.endpoints[kTarget]}};
       return std::make_unique<protocol::RelayUe>(std::move(config));
     }
-    case kTarget: return std::make_unique<protocol::TargetUe>(test::target_config(f.parties[kTarget]), fixed(in.nonce_2));
+    case kTarget:
+      return std::make_unique<protocol::TargetUe>(test::target_config(f.parties[kTarget]), fixed(in.nonce_2));
   }
   return nullptr;
 }
@@ -291,7 +295,9 @@ Bytes splice(const Fixture& f, ByteView rest) {
   const std::uint8_t pick = rest[1];
   const Field field = pick == 0 || fields.size() == 1 ? fields[0] : fields[1 + (pick - 1) % (fields.size() - 1)];
   const ByteView payload = rest.subspan(3);
-  const auto before = [&](std::size_t at) { return Bytes(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(at)); };
+  const auto before = [&](std::size_t at) {
+    return Bytes(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(at));
+  };
   const auto append_from = [&](Bytes& out, std::size_t at) {
     out.insert(out.end(), base.begin() + static_cast<std::ptrdiff_t>(at), base.end());
   };
@@ -334,8 +340,8 @@ void deliver(protocol::Node& node, Role role, const Endpoint& from, ByteView dat
   o.decoded = wire::decode_datagram(datagram).ok();
   const std::size_t progress = progress_events(out);
   if (progress > 0 && !fixture().is_genuine_message(message_part(datagram))) {
-    fail(std::string("the ") + role_name(role) + " made progress on a message whose content is not the genuine run's: " +
-         describe(datagram));
+    fail(std::string("the ") + role_name(role) +
+         " made progress on a message whose content is not the genuine run's: " + describe(datagram));
   }
   o.progress += progress;
   for (const auto& e : out.events) o.events.push_back(e.name);
@@ -407,7 +413,26 @@ void initialize() { (void)fixture(); }
 
 void set_failure_handler(FailureHandler handler) { g_failure = handler != nullptr ? handler : print_and_abort; }
 
+// A discovery datagram (its types are 0x40 and up, never a PC5 signalling message's): what decodes re-encodes to
+// the same message, and to the same bytes unless an ignorable unknown IE was skipped.
+bool discovery_decode_one(ByteView input, const wire::DiscoveryDatagram& d) {
+  const wire::DecodedDiscovery& m = d.message;
+  if (!std::ranges::equal(ByteView(m.bytes), message_part(input)))
+    fail("decoded discovery bytes differ from the input");
+  if (m.signature_offset > m.bytes.size()) fail("discovery signature offset outside the message: " + describe(input));
+  Bytes again = wire::encode_discovery_unsigned(m.message);
+  wire::append_discovery_signature(again, m.message.signature);
+  auto d2 = wire::decode_discovery(again);
+  if (!d2) fail("re-encoded discovery message does not decode (" + d2.error().reason + "): " + describe(input));
+  if (!(d2->message == m.message)) fail("re-encoded discovery message decodes to something else: " + describe(input));
+  if (must_round_trip(input) && !std::ranges::equal(ByteView(again), ByteView(m.bytes))) {
+    fail("re-encoding changed the discovery bytes: in " + describe(input) + " out " + to_hex(again));
+  }
+  return true;
+}
+
 bool fuzz_decode_one(ByteView input) {
+  if (auto discovery = wire::decode_discovery_datagram(input)) return discovery_decode_one(input, *discovery);
   auto d = wire::decode_datagram(input);
   if (!d) return false;
   const wire::Message& m = d->message;
@@ -469,12 +494,19 @@ std::vector<Seed> seeds(const std::string& target) {
     const std::uint8_t unknown_ie[] = {0xF0, 0x00, 0x02, 0xAB, 0xCD};
     with_unknown.insert(with_unknown.begin() + wire::kHeaderSize + 1, std::begin(unknown_ie), std::end(unknown_ie));
     out.push_back({base_name(0) + "-unknown-ie", with_unknown});
+    for (std::size_t i = 0; i < f.discovery.size(); ++i) {
+      const ByteView m = message_part(f.discovery[i]);
+      out.push_back({"discovery-" + std::to_string(i + 1) + "-type-" + to_hex(m.first(1)), f.discovery[i]});
+    }
     return out;
   }
   Role role = kRelay;
-  if (target == "fuzz_target") role = kTarget;
-  else if (target == "fuzz_source") role = kSource;
-  else if (target != "fuzz_relay") throw std::invalid_argument("no fuzz target " + target);
+  if (target == "fuzz_target")
+    role = kTarget;
+  else if (target == "fuzz_source")
+    role = kSource;
+  else if (target != "fuzz_relay")
+    throw std::invalid_argument("no fuzz target " + target);
   std::size_t received = 0;  // genuine datagrams this role received before the current one
   for (std::size_t i = 0; i < f.bases.size(); ++i) {
     const Bytes& d = f.bases[i];

@@ -119,6 +119,15 @@ TEST(DiscoveryWire, ZeroSignallingPortIsRefused) {
   EXPECT_NE(d.error().reason.find("signalling port"), std::string::npos);
 }
 
+TEST(DiscoveryWire, TargetResponseWithARelayServiceCodeIsRefused) {
+  Bytes b = encode_signed(sample(wire::kResponseType));  // a relay's response: it carries the service code
+  ASSERT_TRUE(wire::decode_discovery(b).ok());
+  b[0] = wire::kTargetResponseType;  // the same IEs as a target's response, which has none
+  auto d = wire::decode_discovery(b);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().reason.find("no relay service code"), std::string::npos) << d.error().reason;
+}
+
 TEST(DiscoveryWire, TypesNeverCollideWithSignallingMessages) {
   for (unsigned t = 0; t < 0x40; ++t) EXPECT_FALSE(wire::is_discovery_type(static_cast<std::uint8_t>(t)));
 }

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "common/command_line.hpp"
+
 namespace u2u::daemon {
 
 #ifndef U2U_VERSION
@@ -35,24 +37,16 @@ std::optional<Options> parse(const FlagSpec& spec, const std::vector<std::string
     std::cerr << spec.program << ": " << message << "\nTry '" << spec.program << " --help'.\n";
     return std::nullopt;
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::optional<std::string> inline_value;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
+  command_line::FlagCursor flags(args);
+  while (flags.next()) {
+    const std::string& arg = flags.name();
+    const bool inline_value = flags.has_inline_value();
     if (arg == "-c" || arg == "--config") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return fail(arg + " needs a file");
       o.config = *v;
     } else if (arg == "--log-format") {
-      auto v = value();
+      auto v = flags.value();
       if (!v) return fail("--log-format needs text or json");
       o.log_format = logging::parse_format(*v);
       if (!o.log_format) return fail("--log-format: \"" + *v + "\" is not text or json");
@@ -65,7 +59,7 @@ std::optional<Options> parse(const FlagSpec& spec, const std::vector<std::string
     } else if (arg == "--version" && !inline_value) {
       o.version = true;
     } else {
-      return fail("unknown option '" + args[i] + "'");
+      return fail("unknown option '" + flags.argument() + "'");
     }
   }
   if (!o.help && !o.version && o.config.empty()) return fail("--config FILE is required");

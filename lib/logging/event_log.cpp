@@ -14,7 +14,7 @@ namespace {
 
 // Events a flood of junk can cause: at most kBurst at once, refilled at kPerSecond.
 constexpr std::array<std::string_view, 4> kRateLimited = {"datagram_dropped", "check_failed", "retransmission",
-                                                         "discovery_refused"};
+                                                          "discovery_refused"};
 constexpr double kPerSecond = 20.0;
 constexpr double kBurst = 50.0;
 

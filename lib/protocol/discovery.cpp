@@ -54,12 +54,36 @@ wire::DiscoveryMessage from_self(const LocalParty& self, const DiscoveryConfig& 
   return m;
 }
 
-// Before a signature check: the sender's address is within its rate (the replay checks come before this).
-bool admitted(RateLimiter& limit, const Endpoint& from, const Now& now, Output& out) {
-  if (limit.admit(from, now.mono)) return true;
-  out.events.push_back(dropped_event("over the rate limit of discovery messages for this address", from));
-  return false;
+// docs/protocol.md 10.2 steps 3-7, cheapest first: newer than `last` (the sender's last accepted timestamp, when
+// it has one; it moves only after a message passed every check), the address within its rate, then certificate,
+// role, skew and signature. Logs why not.
+bool accepted(const LocalParty& self, const DiscoveryConfig& config, RateLimiter& limit, const Endpoint& from,
+              const wire::DecodedDiscovery& d, crypto::Role role, std::optional<std::uint64_t> last, const Now& now,
+              Output& out) {
+  const auto& m = d.message;
+  if (last && m.timestamp_ms <= *last) {
+    out.events.push_back(refused(from, m,
+                                 make_error(Cause::kAuthenticationFailure, "replayed",
+                                            "not newer than the last message accepted from this sender")));
+    return false;
+  }
+  if (!limit.admit(from, now.mono)) {
+    out.events.push_back(dropped_event("over the rate limit of discovery messages for this address", from));
+    return false;
+  }
+  if (auto peer = verify_discovery(self, d, role, now, config.max_clock_skew); !peer) {
+    out.events.push_back(refused(from, m, peer.error()));
+    return false;
+  }
+  return true;
 }
+
+template <typename Map, typename Last>
+std::optional<std::uint64_t> last_of(const Map& map, const std::string& sender, Last last) {
+  const auto it = map.find(sender);
+  return it == map.end() ? std::nullopt : std::optional<std::uint64_t>(last(it->second));
+}
+std::uint64_t itself(std::uint64_t t) { return t; }
 
 // Decodes a discovery datagram addressed to this party or to everyone; otherwise logs why it was dropped (our
 // own, looped back by multicast, silently).
@@ -178,36 +202,13 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
   const auto& m = d->message.message;
   switch (m.type) {
     case wire::kTargetAnnouncementType: {  // Model A: a target in range
-      // The cheap replay check first: the last timestamp moves only after a verified announcement.
-      if (auto it = targets_.find(m.sender_user_info_id);
-          it != targets_.end() && m.timestamp_ms <= it->second.last_timestamp) {
-        out.events.push_back(refused(
-            from, m,
-            make_error(Cause::kAuthenticationFailure, "replayed", "not newer than the last announcement heard")));
-        return out;
-      }
-      if (!admitted(rate_limit_, from, now, out)) return out;
-      auto peer = verify_discovery(self_, d->message, crypto::Role::kUe, now, config_.max_clock_skew);
-      if (!peer) {
-        out.events.push_back(refused(from, m, peer.error()));
-        return out;
-      }
+      const auto last = last_of(targets_, m.sender_user_info_id, [](const Known& k) { return k.last_timestamp; });
+      if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, last, now, out)) return out;
       return learn({m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)}, m.timestamp_ms, now);
     }
     case wire::kSolicitationType: {  // Model B: a source asks who reaches a target
-      if (auto it = solicitation_timestamps_.find(m.sender_user_info_id);
-          it != solicitation_timestamps_.end() && m.timestamp_ms <= it->second) {
-        out.events.push_back(refused(from, m,
-                                     make_error(Cause::kAuthenticationFailure, "replayed",
-                                                "not newer than the last solicitation from this source")));
-        return out;
-      }
-      if (!admitted(rate_limit_, from, now, out)) return out;
-      auto peer = verify_discovery(self_, d->message, crypto::Role::kUe, now, config_.max_clock_skew);
-      if (!peer) {
-        out.events.push_back(refused(from, m, peer.error()));
-        return out;
-      }
+      const auto last = last_of(solicitation_timestamps_, m.sender_user_info_id, itself);
+      if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, last, now, out)) return out;
       solicitation_timestamps_[m.sender_user_info_id] = m.timestamp_ms;
       out.events.push_back(event(Level::kInfo, "solicitation_heard")
                                .with("from", m.sender_user_info_id)
@@ -238,10 +239,8 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
         out.events.push_back(dropped_event("target response to no solicitation of ours", from));
         return out;
       }
-      if (!admitted(rate_limit_, from, now, out)) return out;
-      auto peer = verify_discovery(self_, d->message, crypto::Role::kUe, now, config_.max_clock_skew);
-      if (!peer) {
-        out.events.push_back(refused(from, m, peer.error()));
+      // Bound to our open solicitation by its nonce: no timestamp order to keep.
+      if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, std::nullopt, now, out)) {
         return out;
       }
       const RelayTarget target{m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)};
@@ -295,18 +294,8 @@ Output TargetDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
   if (!d) return out;
   const auto& m = d->message.message;
   if (m.type != wire::kTargetSolicitationType || m.target_user_info_id != self_.user_info_id) return out;
-  if (auto it = last_timestamp_.find(m.sender_user_info_id);
-      it != last_timestamp_.end() && m.timestamp_ms <= it->second) {
-    out.events.push_back(refused(
-        from, m, make_error(Cause::kAuthenticationFailure, "replayed", "not newer than the last solicitation")));
-    return out;
-  }
-  if (!admitted(rate_limit_, from, now, out)) return out;
-  auto peer = verify_discovery(self_, d->message, crypto::Role::kRelay, now, config_.max_clock_skew);
-  if (!peer) {
-    out.events.push_back(refused(from, m, peer.error()));
-    return out;
-  }
+  const auto last = last_of(last_timestamp_, m.sender_user_info_id, itself);
+  if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kRelay, last, now, out)) return out;
   last_timestamp_[m.sender_user_info_id] = m.timestamp_ms;
   auto answer = from_self(self_, config_, wire::kTargetResponseType, now);
   answer.target_user_info_id = self_.user_info_id;
@@ -363,20 +352,10 @@ Output SourceDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
     out.events.push_back(dropped_event("response to no solicitation of ours", from));
     return out;
   }
-  // The replay check is cheap and comes first: the last timestamp moves only after a verified message.
   auto existing = candidates_.find(m.sender_user_info_id);
-  if (existing != candidates_.end() && m.timestamp_ms <= existing->second.last_timestamp) {
-    out.events.push_back(refused(from, m,
-                                 make_error(Cause::kAuthenticationFailure, "replayed",
-                                            "not newer than the last message heard from this relay")));
-    return out;
-  }
-  if (!admitted(rate_limit_, from, now, out)) return out;
-  auto peer = verify_discovery(self_, d->message, crypto::Role::kRelay, now, config_.max_clock_skew);
-  if (!peer) {
-    out.events.push_back(refused(from, m, peer.error()));
-    return out;
-  }
+  std::optional<std::uint64_t> last;
+  if (existing != candidates_.end()) last = existing->second.last_timestamp;
+  if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kRelay, last, now, out)) return out;
   if (m.relay_service_code != config_.relay_service_code) {
     out.events.push_back(
         event(Level::kDebug, "announcement_heard")

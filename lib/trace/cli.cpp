@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 
+#include "common/command_line.hpp"
 #include "trace/parser.hpp"
 #include "trace/render.hpp"
 #include "trace/timeline.hpp"
@@ -31,32 +32,25 @@ std::optional<Options> parse(const std::vector<std::string>& args, std::ostream&
     return std::nullopt;
   };
   bool only_files = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (only_files || arg == "-" || arg.empty() || arg[0] != '-') {
-      o.inputs.push_back(arg);
+  command_line::FlagCursor flags(args);
+  while (flags.next()) {
+    const std::string& given = flags.argument();
+    if (only_files || given == "-" || given.empty() || given[0] != '-') {
+      o.inputs.push_back(given);
       continue;
     }
-    if (arg == "--") {
+    if (given == "--") {
       only_files = true;
       continue;
     }
-    std::optional<std::string> inline_value;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
+    const std::string& arg = flags.name();
+    const bool inline_value = flags.has_inline_value();
     if (arg == "--session") {
-      auto v = value();
+      auto v = flags.value();
       if (!v || v->empty()) return fail("--session needs a session ID (16 hex digits, as logged)");
       o.session = *v;
     } else if (arg == "--svg") {
-      auto v = value();
+      auto v = flags.value();
       if (!v || v->empty()) return fail("--svg needs a file");
       o.svg = *v;
     } else if ((arg == "-h" || arg == "--help") && !inline_value) {
@@ -64,7 +58,7 @@ std::optional<Options> parse(const std::vector<std::string>& args, std::ostream&
     } else if (arg == "--version" && !inline_value) {
       o.version = true;
     } else {
-      return fail("unknown option '" + args[i] + "'");
+      return fail("unknown option '" + flags.argument() + "'");
     }
   }
   if (o.inputs.empty()) o.inputs.push_back("-");

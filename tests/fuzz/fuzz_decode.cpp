@@ -1,4 +1,5 @@
-// libFuzzer target fuzz_decode: wire::decode_datagram and re-encoding: every input that decodes round-trips (fuzz_harness.hpp).
+// libFuzzer target fuzz_decode: wire::decode_datagram and re-encoding: every input that decodes round-trips
+// (fuzz_harness.hpp).
 #include <cstddef>
 #include <cstdint>
 

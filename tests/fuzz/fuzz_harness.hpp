@@ -37,8 +37,8 @@ namespace u2u::fuzz {
 
 // What one input did, for tests: the names of the events of the fuzzed deliveries, and how many meant progress.
 struct Outcome {
-  bool decoded = false;        // the (last) fuzzed datagram decoded
-  std::size_t progress = 0;    // authenticated-progress events on fuzzed deliveries (see above)
+  bool decoded = false;      // the (last) fuzzed datagram decoded
+  std::size_t progress = 0;  // authenticated-progress events on fuzzed deliveries (see above)
   std::vector<std::string> events;
 };
 

@@ -1,4 +1,5 @@
-// libFuzzer target fuzz_source: the source UE's on_datagram and on_timer after start(), with the vectors' parties (fuzz_harness.hpp).
+// libFuzzer target fuzz_source: the source UE's on_datagram and on_timer after start(), with the vectors' parties
+// (fuzz_harness.hpp).
 #include <cstddef>
 #include <cstdint>
 

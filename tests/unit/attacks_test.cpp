@@ -525,19 +525,6 @@ TEST(Attacks, AcceptWithAGenuineSignatureButAWrongKeyConfirmationIsRefusedWithCa
 // ---------------------------------------------------------------------------------------------------------------
 // Replays and key confirmation.
 
-class CountingSigner final : public crypto::Signer {
- public:
-  explicit CountingSigner(std::shared_ptr<const crypto::Signer> inner) : inner_(std::move(inner)) {}
-  Result<crypto::EcdsaSignature> sign(ByteView m) const override {
-    ++count;
-    return inner_->sign(m);
-  }
-  mutable int count = 0;
-
- private:
-  std::shared_ptr<const crypto::Signer> inner_;
-};
-
 TEST(Attacks, ReplayedRequestIsRefusedByTheRelayWithoutSigningAgain) {
   const TestPki pki;
   Parties p(pki);

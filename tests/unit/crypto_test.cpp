@@ -469,8 +469,8 @@ TEST(CryptoCertificate, ValidityYearsBeyondWallTimeSaturateInsteadOfOverflowing)
   using namespace std::chrono;
   TestPki pki;
   // Years from 2050 on are GeneralizedTime (YYYYMMDDHHMMSSZ), so the year's four digits can be rewritten in place.
-  const auto ue = issue(pki.ca, "source-ue", crypto::Role::kUe, sys_days(year(2100) / 1 / 1),
-                        sys_days(year(2126) / 1 / 1));
+  const auto ue =
+      issue(pki.ca, "source-ue", crypto::Role::kUe, sys_days(year(2100) / 1 / 1), sys_days(year(2126) / 1 / 1));
   Bytes der = ue.certificate.der();
   const auto rewrite_year = [&](std::string_view from, std::string_view to) {
     Bytes pattern{0x18, 0x0F};  // GeneralizedTime, 15 octets

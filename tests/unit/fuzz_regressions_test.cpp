@@ -67,8 +67,8 @@ TEST_F(FuzzHarness, EveryInputAFuzzerCrashedOnRunsCleanly) {
 
 TEST_F(FuzzHarness, EveryCommittedSeedRunsCleanly) {
   for (const auto& target : fuzz::target_names()) {
-    EXPECT_GT(replay(target, kFuzzDir / "corpus" / target), 0u) << "no seeds in tests/fuzz/corpus/" << target
-                                                                 << " (run scripts/fuzz-corpus)";
+    EXPECT_GT(replay(target, kFuzzDir / "corpus" / target), 0u)
+        << "no seeds in tests/fuzz/corpus/" << target << " (run scripts/fuzz-corpus)";
   }
 }
 

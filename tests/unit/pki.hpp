@@ -26,4 +26,18 @@ struct TestPki {
                              WallTime not_after, const std::string& cn = "") const;
 };
 
+// Signs with `inner` and counts the signatures: a test asserts that a path made no signature work.
+class CountingSigner final : public crypto::Signer {
+ public:
+  explicit CountingSigner(std::shared_ptr<const crypto::Signer> inner) : inner_(std::move(inner)) {}
+  Result<crypto::EcdsaSignature> sign(ByteView m) const override {
+    ++count;
+    return inner_->sign(m);
+  }
+  mutable int count = 0;
+
+ private:
+  std::shared_ptr<const crypto::Signer> inner_;
+};
+
 }  // namespace u2u::test

@@ -64,8 +64,8 @@ struct Logs {
   std::vector<std::string> source, relay, target;
 };
 
-// A whole handshake as the three daemons log it, from `t0` ms.
-Logs success(const std::string& session, int t0, const std::string& kd_at_target = "1f2e3d4c5b6a7988") {
+// Steps 1-3 as the source and the relay log them, from `t0` ms.
+Logs request_forwarded(const std::string& session, int t0) {
   Logs l;
   l.source.push_back(step(t0, "source-ue", 1, session,
                           "DIRECT COMMUNICATION REQUEST with Authentication_Info sent to relay",
@@ -75,6 +75,12 @@ Logs success(const std::string& session, int t0, const std::string& kd_at_target
   l.relay.push_back(step(t0 + 1, "relay-ue", 3, session,
                          "DIRECT COMMUNICATION REQUEST with both Authentication_Info sent to target",
                          {{"peer", "target-ue"}}));
+  return l;
+}
+
+// A whole handshake as the three daemons log it, from `t0` ms.
+Logs success(const std::string& session, int t0, const std::string& kd_at_target = "1f2e3d4c5b6a7988") {
+  Logs l = request_forwarded(session, t0);
   l.target.push_back(step(t0 + 1, "target-ue", 4, session, "SIGN-Source UE and SIGN1-relay verified; KD derived",
                           {{"peer", "source-ue"}, {"relay", "relay-ue"}}));
   l.target.push_back(
@@ -92,15 +98,7 @@ Logs success(const std::string& session, int t0, const std::string& kd_at_target
 
 // The relay's credential from another CA: the target refuses at step 4, the relay forwards the reject.
 Logs refused_at_target(const std::string& session, int t0) {
-  Logs l;
-  l.source.push_back(step(t0, "source-ue", 1, session,
-                          "DIRECT COMMUNICATION REQUEST with Authentication_Info sent to relay",
-                          {{"peer", "target-ue"}, {"relay", "relay-ue"}}));
-  l.relay.push_back(
-      step(t0 + 1, "relay-ue", 2, session, "SIGN-Source UE verified; SIGN1-relay generated", {{"peer", "source-ue"}}));
-  l.relay.push_back(step(t0 + 1, "relay-ue", 3, session,
-                         "DIRECT COMMUNICATION REQUEST with both Authentication_Info sent to target",
-                         {{"peer", "target-ue"}}));
+  Logs l = request_forwarded(session, t0);
   l.target.push_back(line(t0 + 1, "target-ue", "check_failed",
                           {{"step", 4},
                            {"session", session},

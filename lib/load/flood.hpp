@@ -54,6 +54,7 @@ class JunkFlood {
   void start();
   void stop();
   void fill(Report& report) const;
+  std::size_t sent() const { return sent_; }
 
  private:
   void tick();
@@ -79,6 +80,7 @@ class BadSignatureFlood {
   void start();
   void stop();
   void fill(Report& report) const;
+  std::size_t sent() const { return sent_; }
 
  private:
   struct Socket {

@@ -138,6 +138,8 @@ std::string usage() {
          "      --bad-signature-window W requests awaiting their REJECT at once with \"max\" (default 64)\n"
          "      --relay-rate-limit R[/B] the relay's rate_limit, if not 5/10\n"
          "      --flood-lead-ms N        (default 1000)\n"
+         "      --flood-lead-datagrams N and until the floods have sent N datagrams (default 0): a flood of a\n"
+         "                               size that does not depend on the machine's speed\n"
          "      --duration-ms N          with --sources 0: flood for N ms\n\n"
          "Measurement and output:\n"
          "      --relay-pid PID          sample the relay's VmRSS before, each second during, after the releases\n"
@@ -275,6 +277,8 @@ Result<Options> parse(const std::vector<std::string>& args) {
       }
     } else if (arg == "--flood-lead-ms") {
       s = millis(0, 600000, o.flood_lead);
+    } else if (arg == "--flood-lead-datagrams") {
+      s = count(0, 100000000, o.flood_lead_datagrams);
     } else if (arg == "--duration-ms") {
       s = millis(1, 86400000, o.duration);
     } else if (arg == "--relay-pid") {

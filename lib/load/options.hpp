@@ -55,8 +55,9 @@ struct Options {
   std::size_t bad_signature_window = 64;  // --bad-signature-rate max: requests awaiting their REJECT at once
   double relay_rate_per_second = kRelayRatePerSecond;
   double relay_rate_burst = kRelayRateBurst;
-  Millis flood_lead{1000};  // the floods start this long before the first handshake
-  Millis duration{0};       // floods without handshakes (--sources 0): how long
+  Millis flood_lead{1000};               // the floods start this long before the first handshake
+  std::size_t flood_lead_datagrams = 0;  // ... and the first handshake waits until they have sent this many
+  Millis duration{0};                    // floods without handshakes (--sources 0): how long
 
   // Measurement.
   std::optional<int> relay_pid;  // sample its VmRSS each second

@@ -99,21 +99,34 @@ class Run {
     flood_started_ = std::chrono::steady_clock::now();
     lead_.expires_after(options_.flooding() ? options_.flood_lead : Millis(0));
     lead_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      if (options_.sources == 0) {
-        phase_timer_.expires_after(options_.duration);
-        phase_timer_.async_wait([this](boost::system::error_code e) {
-          if (!e) handshakes_ended();
-        });
-      } else {
-        fleet_.start([this] { handshakes_ended(); });
-      }
+      if (!ec) lead_ended();
     });
     io_.run();
     report_.run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   }
 
  private:
+  std::size_t flood_sent() const { return (junk_ ? junk_->sent() : 0) + (bad_ ? bad_->sent() : 0); }
+
+  // The lead lasts --flood-lead-ms and until the floods have sent --flood-lead-datagrams.
+  void lead_ended() {
+    if (options_.flooding() && flood_sent() < options_.flood_lead_datagrams) {
+      lead_.expires_after(Millis(1));
+      lead_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) lead_ended();
+      });
+      return;
+    }
+    if (options_.sources == 0) {
+      phase_timer_.expires_after(options_.duration);
+      phase_timer_.async_wait([this](boost::system::error_code e) {
+        if (!e) handshakes_ended();
+      });
+    } else {
+      fleet_.start([this] { handshakes_ended(); });
+    }
+  }
+
   std::optional<std::int64_t> sample() {
     const auto kib = resident_kib(*options_.relay_pid);
     if (!kib) {

@@ -1,4 +1,6 @@
 // relay-ue: the UE-to-UE relay daemon (seed steps 2, 3, 6 and 7).
+#include <boost/asio/post.hpp>
+
 #include "daemon/service.hpp"
 
 namespace {
@@ -42,9 +44,12 @@ int main(int argc, char** argv) {
                                    [&discovery](std::string_view id) { return discovery->find(id); })
                              : nullptr,
       .max_pending = file.max_pending,
+      .max_pending_per_source = file.max_pending_per_source,
+      .max_pending_per_host = file.max_pending_per_host,
       .pending_timeout = file.pending_timeout,
       .max_links = file.max_links,
       .link_timeout = file.link_timeout,
+      .max_link_lifetime = file.link_max_lifetime,
       .replay_window = file.replay_window,
       .replay_cache_size = file.replay_cache_size,
       .rate_limit_per_second = file.rate_limit_per_second,
@@ -57,12 +62,18 @@ int main(int argc, char** argv) {
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending)));
+  service.on_status([&](protocol::Event& e) {
+    e.with("pending", static_cast<std::int64_t>(relay.pending_count()))
+        .with("links", static_cast<std::int64_t>(relay.link_count()))
+        .with("released", static_cast<std::int64_t>(relay.released_count()));
+  });
   service.on_reload([&]() -> Status {
     std::vector<std::string> reload_warnings;
     auto party = config::load_party(file.common, crypto::Role::kRelay, Now::read().wall, reload_warnings);
     if (!party) return party.error();
     if (discovery) discovery->reload(*party);
     relay.reload(std::move(party).value());
+    boost::asio::post(service.io(), [&] { service.runner().dispatch(relay.recheck(Now::read())); });
     return {};
   });
   return service.run();

@@ -26,7 +26,8 @@ protocol::SourceConfig source_config(protocol::LocalParty self, const config::So
       .t5080 = {file.t5080, file.max_tries, 2, protocol::kJitterPercent, file.t5080_max},
       .keepalive_interval = file.keepalive_interval,
       .t5085 = {file.keepalive_timeout, file.keepalive_max_tries, 1, protocol::kJitterPercent},
-      .forward_secrecy = file.forward_secrecy};
+      .forward_secrecy = file.forward_secrecy,
+      .max_link_lifetime = file.link_max_lifetime};
 }
 
 int main(int argc, char** argv) {
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
     if (!party) return party.error();
     if (discovery) discovery->reload(*party);
     source.reload(std::move(party).value());
+    boost::asio::post(service.io(), [&] { service.runner().dispatch(source.recheck(now())); });
     return {};
   });
   if (!discovery) service.runner().dispatch(source.start(now()));

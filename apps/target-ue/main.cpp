@@ -1,4 +1,6 @@
 // target-ue: the target UE daemon (seed steps 4 and 5).
+#include <boost/asio/post.hpp>
+
 #include "daemon/service.hpp"
 
 namespace {
@@ -28,10 +30,13 @@ int main(int argc, char** argv) {
   protocol::TargetUe target(protocol::TargetConfig{.self = std::move(self),
                                                    .session_timeout = file.session_timeout,
                                                    .max_sessions = file.max_sessions,
+                                                   .max_sessions_per_source = file.max_sessions_per_source,
+                                                   .max_sessions_per_relay = file.max_sessions_per_relay,
                                                    .require_forward_secrecy = file.forward_secrecy,
                                                    .replay_window = file.replay_window,
                                                    .replay_cache_size = file.replay_cache_size,
-                                                   .link_timeout = file.link_timeout});
+                                                   .link_timeout = file.link_timeout,
+                                                   .max_link_lifetime = file.link_max_lifetime});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
   if (discovery) {
@@ -46,12 +51,18 @@ int main(int argc, char** argv) {
   });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("forward_secrecy", file.forward_secrecy ? "required" : "offered"));
+  service.on_status([&](protocol::Event& e) {
+    e.with("sessions", static_cast<std::int64_t>(target.session_count()))
+        .with("links", static_cast<std::int64_t>(target.link_count()))
+        .with("released", static_cast<std::int64_t>(target.released_count()));
+  });
   service.on_reload([&]() -> Status {
     std::vector<std::string> reload_warnings;
     auto party = config::load_party(file.common, crypto::Role::kUe, Now::read().wall, reload_warnings);
     if (!party) return party.error();
     if (discovery) discovery->reload(*party);
     target.reload(std::move(party).value());
+    boost::asio::post(service.io(), [&] { service.runner().dispatch(target.recheck(Now::read())); });
     return {};
   });
   return service.run();

@@ -311,6 +311,15 @@ Result<std::string> read_file(const std::string& config_file, const std::string&
 
 }  // namespace
 
+namespace {
+
+// docs/protocol.md 7.3: a link ends this long after it was established (10 s .. 30 days).
+Millis link_max_lifetime(Section& top) {
+  return Millis(top.integer_or("link_max_lifetime_ms", 10000, 2592000000, protocol::kDefaultLinkMaxLifetime.count()));
+}
+
+}  // namespace
+
 Result<SourceFile> load_source(const std::string& path) {
   return load(path, [](Section& top, const std::string& file) {
     SourceFile f;
@@ -353,6 +362,7 @@ Result<SourceFile> load_source(const std::string& path) {
       f.keepalive_max_tries = protocol::kDefaultKeepaliveMaxTries;
     }
     f.retry_interval = Millis(top.integer_or("retry_interval_ms", 100, 3600000, 5000));
+    f.link_max_lifetime = link_max_lifetime(top);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);
       security->done();
@@ -380,11 +390,16 @@ Result<RelayFile> load_relay(const std::string& path) {
       }
     f.max_pending = static_cast<std::size_t>(
         top.integer_or("max_pending", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPending)));
+    f.max_pending_per_source = static_cast<std::size_t>(top.integer_or(
+        "max_pending_per_source", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPendingPerSource)));
+    f.max_pending_per_host = static_cast<std::size_t>(top.integer_or(
+        "max_pending_per_host", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxPendingPerHost)));
     f.pending_timeout =
         Millis(top.integer_or("pending_timeout_ms", 100, 600000, protocol::kDefaultRelayPendingTimeout.count()));
     f.max_links = static_cast<std::size_t>(
         top.integer_or("max_links", 1, 10000000, static_cast<std::int64_t>(protocol::kDefaultRelayMaxLinks)));
     f.link_timeout = Millis(top.integer_or("link_timeout_ms", 1000, 86400000, protocol::kDefaultLinkTimeout.count()));
+    f.link_max_lifetime = link_max_lifetime(top);
     f.rate_limit_per_second = protocol::kDefaultRateLimitPerSecond;
     f.rate_limit_burst = protocol::kDefaultRateLimitBurst;
     if (auto rate = top.optional_section("rate_limit")) {
@@ -408,9 +423,15 @@ Result<TargetFile> load_target(const std::string& path) {
     f.discovery = discovery(top, Role::kTarget);
     f.max_sessions = static_cast<std::size_t>(
         top.integer_or("max_sessions", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessions)));
+    f.max_sessions_per_source = static_cast<std::size_t>(
+        top.integer_or("max_sessions_per_source", 1, 1000000,
+                       static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessionsPerSource)));
+    f.max_sessions_per_relay = static_cast<std::size_t>(top.integer_or(
+        "max_sessions_per_relay", 1, 1000000, static_cast<std::int64_t>(protocol::kDefaultTargetMaxSessionsPerRelay)));
     f.session_timeout =
         Millis(top.integer_or("session_timeout_ms", 100, 3600000, protocol::kDefaultTargetSessionTimeout.count()));
     f.link_timeout = Millis(top.integer_or("link_timeout_ms", 1000, 86400000, protocol::kDefaultLinkTimeout.count()));
+    f.link_max_lifetime = link_max_lifetime(top);
     replay_settings(top, f.replay_window, f.replay_cache_size);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);

@@ -73,6 +73,7 @@ struct SourceFile {
   Millis t5080_max{};
   unsigned max_tries = 0;
   Millis keepalive_interval{};
+  Millis link_max_lifetime{};
   Millis keepalive_timeout{};
   unsigned keepalive_max_tries = 0;
   Millis retry_interval{};  // without --once: the wait before trying again after a failure
@@ -90,9 +91,12 @@ struct RelayFile {
   std::optional<DiscoveryFile> discovery;
   std::vector<RelayTargetFile> targets;
   std::size_t max_pending = 0;
+  std::size_t max_pending_per_source = 0;
+  std::size_t max_pending_per_host = 0;
   Millis pending_timeout{};
   std::size_t max_links = 0;
   Millis link_timeout{};
+  Millis link_max_lifetime{};
   double rate_limit_per_second = 0;
   double rate_limit_burst = 0;
   Millis replay_window{};
@@ -103,9 +107,12 @@ struct TargetFile {
   Common common;
   std::optional<DiscoveryFile> discovery;
   std::size_t max_sessions = 0;
+  std::size_t max_sessions_per_source = 0;
+  std::size_t max_sessions_per_relay = 0;
   Millis session_timeout{};
   bool forward_secrecy = false;  // required of every request
   Millis link_timeout{};
+  Millis link_max_lifetime{};
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
 };

@@ -258,7 +258,8 @@ Result<VerifiedPeer> TrustStore::verify(ByteView certificate_der, std::string_vi
   }
   auto key = cert->public_key();
   if (!key) return key.error();
-  return VerifiedPeer{cert->subject_cn(), std::move(key).value(), cert->serial_hex()};
+  return VerifiedPeer{cert->subject_cn(), std::move(key).value(), cert->serial_hex(),
+                      std::min(cert->not_after(), ca_.not_after())};
 }
 
 Result<CertificateAuthority> CertificateAuthority::create(std::string_view name, WallTime not_before,

@@ -65,6 +65,7 @@ struct VerifiedPeer {
   std::string user_info_id;
   PublicKey public_key;
   std::string serial_hex;
+  WallTime not_after{};  // the earlier notAfter of the leaf and the CA: a link resting on it ends by then
 };
 
 // The trust anchor (the provisioning CA) plus a revocation deny list. verify() is the identity binding of

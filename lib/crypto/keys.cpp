@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "crypto/constants.hpp"
@@ -15,6 +16,8 @@ namespace u2u::crypto {
 namespace {
 
 using detail::openssl_error;
+
+constexpr int kScalarOctets = static_cast<int>(kScalarSize);  // r and s in a P1363 signature, for BN_* calls
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* key) { return {key, EVP_PKEY_free}; }
 
@@ -32,8 +35,28 @@ const BIGNUM* p256_order() {
   return EC_GROUP_get0_order(group);
 }
 
+// floor(n / 2): the largest s of a low-S signature.
+const BIGNUM* p256_half_order() {
+  static const BIGNUM* half = [] {
+    BIGNUM* h = BN_dup(p256_order());
+    if (h == nullptr || BN_rshift1(h, h) != 1) std::abort();
+    return h;
+  }();
+  return half;
+}
+
+// s > n/2: the high half, where the twin (r, n - s) of every low-S signature lies.
+bool is_high_s(const BIGNUM* s) { return BN_cmp(s, p256_half_order()) > 0; }
+
 Error auth_error(std::string reason) {
   return make_error(Cause::kAuthenticationFailure, "signature", std::move(reason));
+}
+
+// The verifier's half of low-S (docs/protocol.md 4.1): checked before the signature is, as the cheaper check.
+Status refuse_high_s(const ECDSA_SIG* sig) {
+  if (!is_high_s(ECDSA_SIG_get0_s(sig))) return {};
+  return make_error(Cause::kAuthenticationFailure, "signature_high_s",
+                    "ECDSA signature is not low-S (s > n/2): the malleable twin (r, n - s) of a signature is refused");
 }
 
 Status verify_der_impl(EVP_PKEY* key, ByteView message, ByteView der) {
@@ -90,13 +113,14 @@ Result<PublicKey> PublicKey::from_spki_der(ByteView der) {
 Status PublicKey::verify(ByteView message, ByteView signature) const {
   if (signature.size() != kEcdsaSignatureSize) return auth_error("ECDSA signature is not 64 octets");
   detail::EcdsaSigPtr sig(ECDSA_SIG_new());
-  detail::BnPtr r(BN_bin2bn(signature.data(), 32, nullptr));
-  detail::BnPtr s(BN_bin2bn(signature.data() + 32, 32, nullptr));
+  detail::BnPtr r(BN_bin2bn(signature.data(), kScalarOctets, nullptr));
+  detail::BnPtr s(BN_bin2bn(signature.data() + kScalarSize, kScalarOctets, nullptr));
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     return openssl_error(Cause::kAuthenticationFailure, "signature", "cannot build ECDSA signature");
   }
   r.release();  // now owned by sig
   s.release();
+  if (auto low_s = refuse_high_s(sig.get()); !low_s) return low_s;
   unsigned char* der = nullptr;
   const int der_size = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_size <= 0) return openssl_error(Cause::kAuthenticationFailure, "signature", "cannot encode signature");
@@ -106,7 +130,14 @@ Status PublicKey::verify(ByteView message, ByteView signature) const {
 }
 
 Status PublicKey::verify_der(ByteView message, ByteView signature) const {
-  return verify_der_impl(key_.get(), message, signature);
+  const unsigned char* p = signature.data();
+  detail::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(signature.size())));
+  if (!sig) {
+    detail::openssl_error_text();  // not even BER: verify_der_impl refuses it below
+  } else if (auto low_s = refuse_high_s(sig.get()); !low_s) {
+    return low_s;
+  }
+  return verify_der_impl(key_.get(), message, signature);  // which also refuses any encoding but DER
 }
 
 Bytes PublicKey::uncompressed_point() const {
@@ -165,17 +196,31 @@ Result<EcdsaSignature> PrivateKey::sign(ByteView message) const {
   const unsigned char* p = der.data();
   detail::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_size)));
   if (!sig) return openssl_error(Cause::kNone, "sign", "cannot decode own signature");
-  const BIGNUM* r = ECDSA_SIG_get0_r(sig.get());
   const BIGNUM* s = ECDSA_SIG_get0_s(sig.get());
-  detail::BnPtr low_s(BN_dup(s));
-  detail::BnPtr half(BN_dup(p256_order()));
-  if (!low_s || !half || BN_rshift1(half.get(), half.get()) != 1) std::abort();
-  if (BN_cmp(s, half.get()) > 0 && BN_sub(low_s.get(), p256_order(), s) != 1) std::abort();
   EcdsaSignature out{};
-  if (BN_bn2binpad(r, out.data(), 32) != 32 || BN_bn2binpad(low_s.get(), out.data() + 32, 32) != 32) {
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), kScalarOctets) != kScalarOctets ||
+      BN_bn2binpad(s, out.data() + kScalarSize, kScalarOctets) != kScalarOctets) {
     return openssl_error(Cause::kNone, "sign", "cannot encode signature");
   }
-  return out;
+  if (!is_high_s(s)) return out;
+  auto low_s = ecdsa_twin(out);
+  if (!low_s) std::abort();  // OpenSSL's s is in 1..n-1, whose twin always exists
+  return low_s;
+}
+
+Result<EcdsaSignature> ecdsa_twin(const EcdsaSignature& signature) {
+  detail::BnPtr s(BN_bin2bn(signature.data() + kScalarSize, kScalarOctets, nullptr));
+  detail::BnPtr twin_s(BN_new());
+  if (!s || !twin_s) std::abort();
+  if (BN_is_zero(s.get()) || BN_cmp(s.get(), p256_order()) >= 0) {
+    return make_error(Cause::kNone, "signature", "s is not in 1..n-1: the signature has no twin");
+  }
+  EcdsaSignature twin = signature;  // r as it is
+  if (BN_sub(twin_s.get(), p256_order(), s.get()) != 1 ||
+      BN_bn2binpad(twin_s.get(), twin.data() + kScalarSize, kScalarOctets) != kScalarOctets) {
+    std::abort();  // 0 < n - s < n fits 32 octets; only memory exhaustion fails
+  }
+  return twin;
 }
 
 Result<SecretBytes> PrivateKey::ecdh(const PublicKey& peer) const {

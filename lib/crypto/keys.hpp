@@ -24,8 +24,11 @@ class PublicKey {
   static Result<PublicKey> from_spki_der(ByteView der);
 
   // ECDSA P-256 / SHA-256 over `message`; `signature` is r||s, 32 octets each (P1363). Errors carry cause #6.
+  // Low-S only (docs/protocol.md 4.1): a signature with s > n/2 is refused with check "signature_high_s" before
+  // it is verified, so that the twin (r, n - s) of a genuine signature, which ECDSA alone accepts, is not a
+  // second valid signature of the same message (see ecdsa_twin).
   Status verify(ByteView message, ByteView signature) const;
-  // The same with an ASN.1 DER ECDSA-Sig-Value; non-DER encodings are refused.
+  // The same with an ASN.1 DER ECDSA-Sig-Value; non-DER encodings are refused, and high-S as by verify().
   Status verify_der(ByteView message, ByteView signature) const;
 
   Bytes uncompressed_point() const;
@@ -45,6 +48,12 @@ class Signer {
   virtual ~Signer() = default;
   virtual Result<EcdsaSignature> sign(ByteView message) const = 0;
 };
+
+// (r, n - s): the twin of an ECDSA P-256 signature (r || s, P1363), which ECDSA accepts for the same message and
+// key; high-S when `signature` is low-S and the reverse. PrivateKey::sign emits the low one of the pair;
+// tests build the high-S twin of a genuine signature with it, which PublicKey::verify must refuse. An error
+// when s is not in 1..n-1 (no signature has it).
+Result<EcdsaSignature> ecdsa_twin(const EcdsaSignature& signature);
 
 class PrivateKey final : public Signer {
  public:

@@ -151,7 +151,10 @@ int Service::run() {
   std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec,
                                                                                      int signal) {
     if (ec) return;
-    log_->emit(protocol::event(protocol::Level::kInfo, "stopping").with("signal", static_cast<std::int64_t>(signal)));
+    auto stopping =
+        protocol::event(protocol::Level::kInfo, "stopping").with("signal", static_cast<std::int64_t>(signal));
+    if (status_) status_(stopping);
+    log_->emit(std::move(stopping));
     if (shutdown_ && !shutting_down_) {
       shutting_down_ = true;
       shutdown_();

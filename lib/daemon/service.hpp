@@ -75,6 +75,8 @@ class Service {
   void on_shutdown(std::function<void()> hook) { shutdown_ = std::move(hook); }
   // SIGHUP: the hook reloads credentials and trust; its error is logged and the old ones stay.
   void on_reload(std::function<Status()> hook) { reload_ = std::move(hook); }
+  // Adds the daemon's table sizes to the "stopping" event, so that a log shows what it held at the end.
+  void on_status(std::function<void(protocol::Event&)> hook) { status_ = std::move(hook); }
   // With log.key_log_file: appends the link's KD-sess to the key log (link_established events only).
   void record_keys(const protocol::Event& established, const protocol::SessionKeys* keys);
   // Runs until stop() or SIGINT/SIGTERM; returns the exit code.
@@ -89,6 +91,7 @@ class Service {
   boost::asio::signal_set hangup_;
   std::function<void()> shutdown_;
   std::function<Status()> reload_;
+  std::function<void(protocol::Event&)> status_;
   bool shutting_down_ = false;
   std::unique_ptr<logging::EventLog> log_;
   std::unique_ptr<transport::UdpRunner> runner_;

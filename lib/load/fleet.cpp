@@ -66,7 +66,7 @@ Status Fleet::prepare(const crypto::CertificateAuthority& ca, std::shared_ptr<co
     const auto layer2_id = static_cast<wire::Layer2Id>(options_.layer2_base + i);
     auto party = issue_party(ca, trust, source_user_info_id(options_.id_prefix, i), layer2_id, now.wall);
     if (!party) return party.error();
-    auto socket = open_socket(io_, options_);
+    auto socket = open_socket(io_, options_, i - 1);
     if (!socket) return socket.error();
     auto s = std::make_unique<Source>(io_);
     s->socket = std::move(socket).value();

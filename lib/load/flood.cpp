@@ -51,6 +51,7 @@ Bytes signed_request_datagram(const protocol::LocalParty& party, const Options& 
   request.source_user_info_id = party.user_info_id;
   request.target_user_info_id = options.target_id;
   request.target_layer2_id = options.target_layer2_id;
+  request.selected_relay_user_info_id = options.relay_id;
   request.nonce_1 = nonce_1;
   request.source_certificate = party.certificate.der();
   Bytes message = wire::encode_request_unsigned(request);
@@ -96,7 +97,7 @@ JunkFlood::JunkFlood(asio::io_context& io, const Options& options, const Bytes& 
 
 Status JunkFlood::open() {
   for (std::size_t i = 0; i < options_.junk_sockets; ++i) {
-    auto socket = open_socket(io_, options_);
+    auto socket = open_socket(io_, options_, options_.flood_host_base() + i);
     if (!socket) return socket.error();
     sockets_.push_back(std::move(socket).value());
   }
@@ -149,6 +150,7 @@ BadSignatureFlood::BadSignatureFlood(asio::io_context& io, const Options& option
   request_.source_user_info_id = party_.user_info_id;
   request_.target_user_info_id = options.target_id;
   request_.target_layer2_id = options.target_layer2_id;
+  request_.selected_relay_user_info_id = options.relay_id;
   request_.source_certificate = party_.certificate.der();
   // A genuine SIGN-Source UE, of a request none of the flood's: wrong for every request it is put in.
   const Bytes message = wire::encode_request_unsigned(request_);
@@ -157,7 +159,7 @@ BadSignatureFlood::BadSignatureFlood(asio::io_context& io, const Options& option
 
 Status BadSignatureFlood::open() {
   for (std::size_t i = 0; i < options_.bad_signature_sockets; ++i) {
-    auto socket = open_socket(io_, options_);
+    auto socket = open_socket(io_, options_, options_.flood_host_base() + options_.junk_sockets + i);
     if (!socket) return socket.error();
     auto s = std::make_unique<Socket>();
     s->socket = std::move(socket).value();

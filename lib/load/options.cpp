@@ -114,7 +114,12 @@ std::string usage() {
          "      --relay-layer2-id N      its Layer-2 ID, hex 0x... or decimal (default 0x000002)\n"
          "      --target-id ID           the target UE's User Info ID (default target-ue)\n"
          "      --target-layer2-id N     its Layer-2 ID (default 0x000003)\n"
-         "      --bind ADDR              local address of every socket (default: any, the relay's family)\n\n"
+         "      --bind ADDR              local address of every socket (default: any, the relay's family)\n"
+         "      --hosts ADDR             socket n (sources first, then the floods) from IPv4 ADDR + n: each\n"
+         "                               simulated UE its own host, as the relay counts them (its rate limit and\n"
+         "                               quotas are per host). Default 127.100.0.1 for a relay on 127/8 without\n"
+         "                               --bind (every 127/8 address is local on Linux)\n"
+         "      --one-host               every socket from --bind or any address: the relay sees one host\n\n"
          "Handshakes:\n"
          "      --sources N              simulated sources, one handshake each (default 0)\n"
          "      --concurrency C          at most C handshakes in progress at once (default 50)\n"
@@ -132,9 +137,9 @@ std::string usage() {
          "      --bad-signature-rate R   R DIRECT COMMUNICATION REQUESTs/s with a genuine certificate, a fresh\n"
          "                               Nonce_1 and a corrupted SIGN-Source UE; \"max\": as fast as the relay\n"
          "                               answers them with REJECTs (--bad-signature-window in flight)\n"
-         "      --bad-signature-sockets N  from N addresses (default 256). The relay admits at most 5 new\n"
-         "                               requests/s per address, bursts of 10 (its rate_limit): the flood keeps to\n"
-         "                               that, so it reaches at most N x 5/s\n"
+         "      --bad-signature-sockets N  from N sockets, each its own host (--hosts; default 256). The relay\n"
+         "                               admits at most 5 new requests/s per host, bursts of 10 (its rate_limit):\n"
+         "                               the flood keeps to that, so it reaches at most N x 5/s\n"
          "      --bad-signature-window W requests awaiting their REJECT at once with \"max\" (default 64)\n"
          "      --relay-rate-limit R[/B] the relay's rate_limit, if not 5/10\n"
          "      --flood-lead-ms N        (default 1000)\n"
@@ -215,6 +220,13 @@ Result<Options> parse(const std::vector<std::string>& args) {
         o.bind = Endpoint::parse(v, 0);
         if (!o.bind) s = usage_error("--bind: \"" + v + "\" is not a numeric address");
       }
+    } else if (arg == "--hosts") {
+      if (s = take("an IPv4 address"); s) {
+        o.hosts_base = Endpoint::parse(v, 0);
+        if (!o.hosts_base || o.hosts_base->v6) s = usage_error("--hosts: \"" + v + "\" is not a numeric IPv4 address");
+      }
+    } else if (arg == "--one-host" && !flags.has_inline_value()) {
+      o.one_host = true;
     } else if (arg == "--relay-id") {
       s = user_info_id(o.relay_id);
     } else if (arg == "--target-id") {
@@ -325,6 +337,11 @@ Result<Options> parse(const std::vector<std::string>& args) {
   }
   if (o.t5080.max_wait < o.t5080.initial) o.t5080.max_wait = o.t5080.initial;
   if (o.bind && o.bind->v6 != o.relay.v6) return usage_error("--bind and --relay are of different address families");
+  if (o.one_host && o.hosts_base) return usage_error("--one-host and --hosts exclude each other");
+  if (o.hosts_base && (o.bind || o.relay.v6)) return usage_error("--hosts needs an IPv4 relay and no --bind");
+  if (!o.one_host && !o.bind && !o.hosts_base && !o.relay.v6 && o.relay.address[0] == 127) {
+    o.hosts_base = Endpoint::parse("127.100.0.1", 0);
+  }
   return o;
 }
 

@@ -32,6 +32,11 @@ struct Options {
   std::string target_id = "target-ue";
   wire::Layer2Id target_layer2_id = 0x000003;
   std::optional<Endpoint> bind;  // local address of every socket (default: any address of the relay's family)
+  // Each socket its own host: socket n (sources first, then the floods') is bound to this IPv4 address + n, so that
+  // the relay counts each simulated UE as its own host (its rate limit and quotas go per host). By default
+  // 127.100.0.1 when the relay is on IPv4 loopback (any 127/8 address is local on Linux) and --bind is not given.
+  std::optional<Endpoint> hosts_base;
+  bool one_host = false;  // --one-host: every socket from --bind (or any address): the relay sees one host
 
   // Handshakes: each source has its own credential, Layer-2 ID and UDP socket.
   std::size_t sources = 0;
@@ -71,6 +76,8 @@ struct Options {
   bool help = false;
   bool version = false;
 
+  // How many sockets the sources take: the floods' hosts come after theirs.
+  std::size_t flood_host_base() const { return sources; }
   bool flooding() const { return junk_rate > 0 || bad_signature_rate > 0 || bad_signature_max; }
 };
 

@@ -9,9 +9,15 @@ namespace u2u::load {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
-Result<std::unique_ptr<udp::socket>> open_socket(asio::io_context& io, const Options& options) {
+Result<std::unique_ptr<udp::socket>> open_socket(asio::io_context& io, const Options& options, std::size_t host) {
   Endpoint local;
-  if (options.bind) {
+  if (options.hosts_base) {
+    local = *options.hosts_base;
+    std::uint32_t a = (std::uint32_t{local.address[0]} << 24) | (std::uint32_t{local.address[1]} << 16) |
+                      (std::uint32_t{local.address[2]} << 8) | local.address[3];
+    a += static_cast<std::uint32_t>(host);
+    for (int i = 0; i < 4; ++i) local.address[i] = static_cast<std::uint8_t>(a >> (24 - 8 * i));
+  } else if (options.bind) {
     local = *options.bind;
   } else {
     local.v6 = options.relay.v6;  // the unspecified address of the relay's family

@@ -1,6 +1,6 @@
 #pragma once
 // The load tool's UDP sockets: one per simulated source and per flood address, non-blocking, bound to an
-// ephemeral port of --bind (or any address of the relay's family), so that the relay sees each as its own peer.
+// ephemeral port of its own host address (--hosts), or of --bind (or any address of the relay's family).
 #include <utility>  // before Asio under g++ 12 (std::exchange)
 
 #include <boost/asio/io_context.hpp>
@@ -13,7 +13,9 @@
 
 namespace u2u::load {
 
-Result<std::unique_ptr<boost::asio::ip::udp::socket>> open_socket(boost::asio::io_context& io, const Options& options);
+// Socket number `host` (options.hosts_base + host with --hosts; else --bind or any address).
+Result<std::unique_ptr<boost::asio::ip::udp::socket>> open_socket(boost::asio::io_context& io, const Options& options,
+                                                                  std::size_t host);
 
 // Raises the soft limit on open files to the hard limit; an error when fewer than `needed` remain possible.
 Status raise_file_limit(std::size_t needed);

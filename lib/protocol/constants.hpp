@@ -70,6 +70,11 @@ inline constexpr std::chrono::milliseconds kDefaultKeepaliveTimeout{1000};    //
 inline constexpr unsigned kDefaultKeepaliveMaxTries = 3;
 // The relay and the target free a link not heard from for this long (more than T5084 + 3 x T5085).
 inline constexpr std::chrono::milliseconds kDefaultLinkTimeout{45000};
+// A link ends at the latest this long after it was established, or when a certificate it rests on expires
+// (docs/protocol.md 7.3): the source then releases it and authenticates anew. The target and the relay give the
+// source kLinkLifetimeGrace to do so before they forget the link themselves.
+inline constexpr std::chrono::milliseconds kDefaultLinkMaxLifetime{24 * 3600 * 1000};
+inline constexpr std::chrono::milliseconds kLinkLifetimeGrace{60000};
 // A released link's RELEASE ACCEPT is kept this long for a retransmitted RELEASE REQUEST.
 inline constexpr std::chrono::milliseconds kReleaseLinger{10000};
 inline constexpr std::size_t kDefaultRelayMaxLinks = 4096;
@@ -88,6 +93,11 @@ inline constexpr std::uint32_t kDefaultRelayServiceCode = 0x000001;
 // Discovery messages that need a signature check, per sender address, before the check (as for requests).
 inline constexpr double kDiscoveryRateLimitPerSecond = 5.0;
 inline constexpr double kDiscoveryRateLimitBurst = 10.0;
+// A relay keeps at most this many discovered targets (learnt from TARGET DISCOVERY ANNOUNCEMENTs and RESPONSEs)
+// beside its configured ones, which it never forgets and always announces first. Each discovered target needs only
+// a UE credential, so the table is bounded, one entry per credential, first come first kept: when it is full a new
+// target is ignored until one falls silent (docs/protocol.md 10.3).
+inline constexpr std::size_t kMaxDiscoveredTargets = 256;
 // A relay whose link failed is avoided this long when another can be selected.
 inline constexpr std::chrono::milliseconds kRelayAvoidance{30000};
 // The discovery signature's label: this prefix and the message's name (wire::discovery_name()).
@@ -95,8 +105,19 @@ inline constexpr std::string_view kLabelDiscovery = "U2U-RELAY-AUTH v1 discovery
 // Both outlast a handshake and its confirmation at the longest T5080 schedule (2 x 19.5 s).
 inline constexpr std::chrono::milliseconds kDefaultRelayPendingTimeout{45000};
 inline constexpr std::size_t kDefaultRelayMaxPending = 1024;
+// The share of the relay's pending table that one source User Info ID, or one sending host (sender_host()), may hold:
+// a source runs one handshake at a time, and a few more wait out pending_timeout after it gave up on them.
+inline constexpr std::size_t kDefaultRelayMaxPendingPerSource = 4;
+inline constexpr std::size_t kDefaultRelayMaxPendingPerHost = 16;
 inline constexpr std::chrono::milliseconds kDefaultTargetSessionTimeout{45000};
 inline constexpr std::size_t kDefaultTargetMaxSessions = 1024;
+// The share of the target's session table (handshakes answered and not yet confirmed) that one source User Info ID,
+// or one relay (by its address), may hold.
+inline constexpr std::size_t kDefaultTargetMaxSessionsPerSource = 4;
+inline constexpr std::size_t kDefaultTargetMaxSessionsPerRelay = 512;
+// Copies of an answered request (the relay retransmitting it) answered with the cached accept, per relay host.
+inline constexpr double kCopyRateLimitPerSecond = 100.0;
+inline constexpr double kCopyRateLimitBurst = 200.0;
 // Replay refusal: (source User Info ID, Nonce_1) pairs remembered by the relay and the target.
 inline constexpr std::chrono::milliseconds kDefaultReplayWindow{300000};
 inline constexpr std::size_t kDefaultReplayCacheSize = 16384;

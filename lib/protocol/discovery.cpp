@@ -78,13 +78,6 @@ bool accepted(const LocalParty& self, const DiscoveryConfig& config, RateLimiter
   return true;
 }
 
-template <typename Map, typename Last>
-std::optional<std::uint64_t> last_of(const Map& map, const std::string& sender, Last last) {
-  const auto it = map.find(sender);
-  return it == map.end() ? std::nullopt : std::optional<std::uint64_t>(last(it->second));
-}
-std::uint64_t itself(std::uint64_t t) { return t; }
-
 // Decodes a discovery datagram addressed to this party or to everyone; otherwise logs why it was dropped (our
 // own, looped back by multicast, silently).
 std::optional<wire::DiscoveryDatagram> receive(const LocalParty& self, ByteView bytes, const Endpoint& from,
@@ -105,8 +98,27 @@ std::optional<wire::DiscoveryDatagram> receive(const LocalParty& self, ByteView 
 }  // namespace
 
 std::uint64_t timestamp_ms(WallTime t) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return ms < 0 ? 0 : static_cast<std::uint64_t>(ms);
+}
+
+std::optional<std::uint64_t> SenderTimestamps::last(std::string_view sender) const {
+  const auto it = last_.find(sender);
+  return it == last_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+void SenderTimestamps::accepted(std::string_view sender, std::uint64_t timestamp) {
+  const auto it = last_.find(sender);
+  if (it == last_.end()) {
+    last_.emplace(std::string(sender), timestamp);
+  } else {
+    it->second = std::max(it->second, timestamp);
+  }
+}
+
+void SenderTimestamps::forget_stale(std::uint64_t now_ms, Millis max_clock_skew) {
+  const auto skew = static_cast<std::uint64_t>(std::max<Millis::rep>(max_clock_skew.count(), 0));
+  std::erase_if(last_, [&](const auto& entry) { return entry.second < now_ms && now_ms - entry.second > skew; });
 }
 
 Result<Bytes> sign_discovery(const LocalParty& self, wire::DiscoveryMessage message) {
@@ -121,12 +133,16 @@ Result<Bytes> sign_discovery(const LocalParty& self, wire::DiscoveryMessage mess
 Result<crypto::VerifiedPeer> verify_discovery(const LocalParty& self, const wire::DecodedDiscovery& d,
                                               crypto::Role role, const Now& now, Millis max_clock_skew) {
   const auto& m = d.message;
-  const auto ours = static_cast<std::int64_t>(timestamp_ms(now.wall));
-  const auto skew = static_cast<std::int64_t>(m.timestamp_ms) - ours;
-  if (skew > max_clock_skew.count() || -skew > max_clock_skew.count()) {
+  // Step 5, before any signature work and so on any 64-bit value from anyone: the distance between the two clocks
+  // in unsigned arithmetic, which cannot overflow, with its sign apart.
+  const std::uint64_t ours = timestamp_ms(now.wall);
+  const bool ahead = m.timestamp_ms > ours;
+  const std::uint64_t distance = ahead ? m.timestamp_ms - ours : ours - m.timestamp_ms;
+  const auto allowed = static_cast<std::uint64_t>(std::max<Millis::rep>(max_clock_skew.count(), 0));
+  if (distance > allowed) {
     return make_error(Cause::kAuthenticationFailure, "stale",
-                      "timestamp " + std::to_string(skew) + " ms from this clock (allowed +-" +
-                          std::to_string(max_clock_skew.count()) + ")");
+                      "timestamp " + std::string(ahead ? "" : "-") + std::to_string(distance) +
+                          " ms from this clock (allowed +-" + std::to_string(allowed) + ")");
   }
   const std::string label = label_of(m.type);
   const StepSignature step{label, wire::discovery_name(m.type), "discovery_signature"};
@@ -141,7 +157,7 @@ RelayDiscovery::RelayDiscovery(LocalParty self, DiscoveryConfig config, std::vec
     : self_(std::move(self)), config_(std::move(config)), random_(std::move(random)) {
   for (auto& t : static_targets) {
     const std::string id = t.user_info_id;
-    targets_.emplace(id, Known{std::move(t), std::nullopt, 0});
+    if (targets_.emplace(id, Known{std::move(t), std::nullopt, next_order_}).second) ++next_order_;
   }
 }
 
@@ -151,12 +167,22 @@ std::optional<RelayTarget> RelayDiscovery::find(std::string_view user_info_id) c
   return it->second.target;
 }
 
+// docs/protocol.md 10.3: at most kMaxReachableTargets, the configured targets first (in configuration order; every
+// one of them when there are no more than that), then the discovered ones in the order they came, so that neither
+// a later target nor a chosen name pushes an earlier one out.
 Output RelayDiscovery::announce(const Now& now) {
   auto m = from_self(self_, config_, wire::kRelayAnnouncementType, now);
   m.relay_service_code = config_.relay_service_code;
-  for (const auto& [id, known] : targets_) {
-    if (m.reachable_targets.size() == wire::kMaxReachableTargets) break;
-    m.reachable_targets.push_back({id, known.target.layer2_id});
+  std::vector<const Known*> known;
+  known.reserve(targets_.size());
+  for (const auto& [id, k] : targets_) known.push_back(&k);
+  const auto first = [](const Known* a, const Known* b) {
+    return std::pair(a->expiry.has_value(), a->order) < std::pair(b->expiry.has_value(), b->order);
+  };
+  const auto listed = std::min(known.size(), wire::kMaxReachableTargets);
+  std::partial_sort(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(listed), known.end(), first);
+  for (std::size_t i = 0; i < listed; ++i) {
+    m.reachable_targets.push_back({known[i]->target.user_info_id, known[i]->target.layer2_id});
   }
   return broadcast(self_, config_.destinations, std::move(m));
 }
@@ -177,17 +203,28 @@ Output RelayDiscovery::respond(const Endpoint& to, wire::Layer2Id to_layer2_id, 
   return out;
 }
 
-Output RelayDiscovery::learn(const RelayTarget& target, std::uint64_t timestamp, const Now& now) {
+// A target authenticated by its UE credential: one entry per credential (the sender User Info ID is the
+// certificate's CN), never over a configured target, and none beyond kMaxDiscoveredTargets.
+Output RelayDiscovery::learn(const RelayTarget& target, const Now& now) {
   Output out;
-  auto [it, inserted] =
-      targets_.try_emplace(target.user_info_id, Known{target, now.mono + config_.lifetime, timestamp});
-  if (!inserted) {
+  if (const auto it = targets_.find(target.user_info_id); it != targets_.end()) {
     if (!it->second.expiry) return out;  // configured: discovery does not move it
     it->second.target = target;
     it->second.expiry = now.mono + config_.lifetime;
-    it->second.last_timestamp = std::max(it->second.last_timestamp, timestamp);
     return out;
   }
+  if (discovered_ >= kMaxDiscoveredTargets) {
+    // First come, first kept: evicting instead would let enough UE credentials push out every genuine target.
+    out.events.push_back(event(full_logged_ ? Level::kDebug : Level::kWarn, "target_ignored")
+                             .with("target", target.user_info_id)
+                             .with("address", target.endpoint.to_string())
+                             .with("reason", "the relay keeps at most " + std::to_string(kMaxDiscoveredTargets) +
+                                                 " discovered targets"));
+    full_logged_ = true;
+    return out;
+  }
+  targets_.emplace(target.user_info_id, Known{target, now.mono + config_.lifetime, next_order_++});
+  ++discovered_;
   out.events.push_back(event(Level::kInfo, "target_discovered")
                            .with("target", target.user_info_id)
                            .with("layer2_id", static_cast<std::int64_t>(target.layer2_id))
@@ -202,14 +239,16 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
   const auto& m = d->message.message;
   switch (m.type) {
     case wire::kTargetAnnouncementType: {  // Model A: a target in range
-      const auto last = last_of(targets_, m.sender_user_info_id, [](const Known& k) { return k.last_timestamp; });
+      const auto last = announcement_timestamps_.last(m.sender_user_info_id);
       if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, last, now, out)) return out;
-      return learn({m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)}, m.timestamp_ms, now);
+      announcement_timestamps_.accepted(m.sender_user_info_id, m.timestamp_ms);
+      out.merge(learn({m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)}, now));
+      return out;
     }
     case wire::kSolicitationType: {  // Model B: a source asks who reaches a target
-      const auto last = last_of(solicitation_timestamps_, m.sender_user_info_id, itself);
+      const auto last = solicitation_timestamps_.last(m.sender_user_info_id);
       if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, last, now, out)) return out;
-      solicitation_timestamps_[m.sender_user_info_id] = m.timestamp_ms;
+      solicitation_timestamps_.accepted(m.sender_user_info_id, m.timestamp_ms);
       out.events.push_back(event(Level::kInfo, "solicitation_heard")
                                .with("from", m.sender_user_info_id)
                                .with("target", m.target_user_info_id));
@@ -243,10 +282,12 @@ Output RelayDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const N
       if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kUe, std::nullopt, now, out)) {
         return out;
       }
-      const RelayTarget target{m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)};
-      out.merge(learn(target, m.timestamp_ms, now));
-      for (const auto& a : asked->second.second)
-        out.merge(respond(a.source, a.source_layer2_id, target, a.source_nonce, now));
+      out.merge(learn({m.sender_user_info_id, m.sender_layer2_id, signalling_endpoint(from, m)}, now));
+      // Answered only when the relay can route to it (not when a full table ignored it).
+      if (const auto target = find(m.sender_user_info_id)) {
+        for (const auto& a : asked->second.second)
+          out.merge(respond(a.source, a.source_layer2_id, *target, a.source_nonce, now));
+      }
       asking_.erase(asked);
       return out;
     }
@@ -263,10 +304,14 @@ Output RelayDiscovery::on_timer(const Now& now) {
               .with("target", it->first)
               .with("reason", "no announcement for " + std::to_string(config_.lifetime.count()) + " ms"));
       it = targets_.erase(it);
+      --discovered_;
+      full_logged_ = false;
     } else {
       ++it;
     }
   }
+  announcement_timestamps_.forget_stale(timestamp_ms(now.wall), config_.max_clock_skew);
+  solicitation_timestamps_.forget_stale(timestamp_ms(now.wall), config_.max_clock_skew);
   if (now.mono >= next_announcement_) {
     if (config_.announce) out.merge(announce(now));
     next_announcement_ = now.mono + config_.interval;
@@ -294,9 +339,9 @@ Output TargetDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
   if (!d) return out;
   const auto& m = d->message.message;
   if (m.type != wire::kTargetSolicitationType || m.target_user_info_id != self_.user_info_id) return out;
-  const auto last = last_of(last_timestamp_, m.sender_user_info_id, itself);
+  const auto last = last_timestamp_.last(m.sender_user_info_id);
   if (!accepted(self_, config_, rate_limit_, from, d->message, crypto::Role::kRelay, last, now, out)) return out;
-  last_timestamp_[m.sender_user_info_id] = m.timestamp_ms;
+  last_timestamp_.accepted(m.sender_user_info_id, m.timestamp_ms);
   auto answer = from_self(self_, config_, wire::kTargetResponseType, now);
   answer.target_user_info_id = self_.user_info_id;
   answer.target_layer2_id = self_.layer2_id;
@@ -309,6 +354,7 @@ Output TargetDiscovery::on_datagram(const Endpoint& from, ByteView bytes, const 
 }
 
 Output TargetDiscovery::on_timer(const Now& now) {
+  last_timestamp_.forget_stale(timestamp_ms(now.wall), config_.max_clock_skew);
   if (now.mono < next_announcement_) return {};
   next_announcement_ = now.mono + config_.interval;
   if (!config_.announce) return {};

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "protocol/constants.hpp"
 #include "protocol/node.hpp"
@@ -37,7 +38,22 @@ Result<Bytes> sign_discovery(const LocalParty& self, wire::DiscoveryMessage mess
 // signature, timestamp within the skew. Errors name the check (e.g. "relay_certificate_chain", "stale").
 Result<crypto::VerifiedPeer> verify_discovery(const LocalParty& self, const wire::DecodedDiscovery& d,
                                               crypto::Role role, const Now& now, Millis max_clock_skew);
-std::uint64_t timestamp_ms(WallTime t);
+std::uint64_t timestamp_ms(WallTime t);  // 0 before 1970
+
+// The last timestamp accepted from each sender: the replay check of docs/protocol.md 10.2 step 3. A sender is
+// forgotten once a replay of its last message would be refused as stale anyway (step 5), whatever became of what it
+// announced, so the table holds only the senders accepted within the last max_clock_skew (plus the time to the
+// next forget_stale()).
+class SenderTimestamps {
+ public:
+  std::optional<std::uint64_t> last(std::string_view sender) const;
+  void accepted(std::string_view sender, std::uint64_t timestamp);  // keeps the newer
+  void forget_stale(std::uint64_t now_ms, Millis max_clock_skew);
+  std::size_t size() const { return last_.size(); }
+
+ private:
+  std::map<std::string, std::uint64_t, std::less<>> last_;
+};
 
 class RelayDiscovery final : public Node {
  public:
@@ -48,13 +64,17 @@ class RelayDiscovery final : public Node {
   std::optional<MonoTime> next_deadline() const override;
   // The directory the relay's link procedure routes by: configured targets and discovered ones.
   std::optional<RelayTarget> find(std::string_view user_info_id) const;
+  // Kept beside the configured targets: at most kMaxDiscoveredTargets.
+  std::size_t discovered_targets() const { return discovered_; }
+  // Sources whose last solicitation's timestamp the relay keeps for the replay check.
+  std::size_t remembered_solicitors() const { return solicitation_timestamps_.size(); }
   void reload(LocalParty self) { self_ = std::move(self); }
 
  private:
   struct Known {
     RelayTarget target;
     std::optional<MonoTime> expiry;  // none: configured
-    std::uint64_t last_timestamp = 0;
+    std::uint64_t order = 0;         // configured ones in configuration order, then discovered ones as they came
   };
   struct Asked {  // a source's solicitation for a target the relay is asking its targets about
     Endpoint source;
@@ -64,14 +84,18 @@ class RelayDiscovery final : public Node {
   Output announce(const Now& now);
   Output respond(const Endpoint& to, wire::Layer2Id to_layer2_id, const RelayTarget& target, const wire::Nonce& nonce,
                  const Now& now);
-  Output learn(const RelayTarget& target, std::uint64_t timestamp, const Now& now);
+  Output learn(const RelayTarget& target, const Now& now);
 
   LocalParty self_;
   DiscoveryConfig config_;
   RandomSource random_;
   std::map<std::string, Known, std::less<>> targets_;
-  std::map<wire::Nonce, std::pair<std::string, std::vector<Asked>>> asking_;   // our nonce -> target, who asked
-  std::map<std::string, std::uint64_t, std::less<>> solicitation_timestamps_;  // per source: replays refused
+  std::size_t discovered_ = 0;  // the entries of targets_ that discovery made: at most kMaxDiscoveredTargets
+  std::uint64_t next_order_ = 0;
+  bool full_logged_ = false;  // a target ignored for a full table was logged at warn level (once until room)
+  std::map<wire::Nonce, std::pair<std::string, std::vector<Asked>>> asking_;  // our nonce -> target, who asked
+  SenderTimestamps announcement_timestamps_;  // per target, kept after it is forgotten: replays refused
+  SenderTimestamps solicitation_timestamps_;  // per source
   RateLimiter rate_limit_{kDiscoveryRateLimitPerSecond, kDiscoveryRateLimitBurst, kRateLimitSources};
   MonoTime next_announcement_{};
 };
@@ -88,7 +112,7 @@ class TargetDiscovery final : public Node {
   LocalParty self_;
   DiscoveryConfig config_;
   MonoTime next_announcement_{};
-  std::map<std::string, std::uint64_t, std::less<>> last_timestamp_;  // per relay: replays refused
+  SenderTimestamps last_timestamp_;  // per relay: replays refused
   RateLimiter rate_limit_{kDiscoveryRateLimitPerSecond, kDiscoveryRateLimitBurst, kRateLimitSources};
 };
 

@@ -46,8 +46,35 @@ Outbound RelayUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const 
   return {to, wire::encode_datagram(config_.self.layer2_id, to_layer2_id, message)};
 }
 
+std::size_t RelayUe::pending_of_source(std::string_view user_info_id) const {
+  return pending_by_source_.of(user_info_id);
+}
+
+std::size_t RelayUe::pending_of_host(const Endpoint& sender) const { return pending_by_host_.of(sender_host(sender)); }
+
+void RelayUe::make_linked(Route& route, const Now& now) {
+  route.end_of_life = route.credentials.end_of_life(now, config_.max_link_lifetime) + kLinkLifetimeGrace;
+  route.end_of_life_reason = route.credentials.end_of_life_reason(now, config_.max_link_lifetime);
+  pending_by_source_.remove(route.source_user_info_id);
+  pending_by_host_.remove(sender_host(route.source_endpoint));
+  route.stage = Route::Stage::kLinked;
+  route.forwarded_request.clear();  // the target answered: no copy of the request goes to it again
+  ++linked_;
+}
+
+void RelayUe::schedule_link(const wire::Digest& digest, const Route& route, const Now& now) {
+  deadlines_.schedule(digest, std::min(now.mono + config_.link_timeout, route.end_of_life));
+}
+
 void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
-  if (it->second.stage == Route::Stage::kLinked) --linked_;
+  if (it->second.pending()) {
+    pending_by_source_.remove(it->second.source_user_info_id);
+    pending_by_host_.remove(sender_host(it->second.source_endpoint));
+  } else if (it->second.stage == Route::Stage::kLinked) {
+    --linked_;
+  } else {
+    --released_;
+  }
   deadlines_.cancel(it->first);
   routes_.erase(it);
 }
@@ -62,15 +89,16 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     out.events.push_back(dropped_event("request already countersigned by a relay", from, digest));
     return out;
   }
-  // A retransmission: forward again what was forwarded, without new state or a new signature.
+  // A retransmission: forward again what was forwarded, without new state or a new signature. Once the route is a
+  // link (which an unauthenticated LINK CONFIRM ACK may have made it), the source can still be missing the accept.
   if (auto it = routes_.find(digest); it != routes_.end()) {
     const Route& r = it->second;
-    if (r.stage == Route::Stage::kLinked) {
-      out.events.push_back(dropped_event("request of a handshake whose link is established", from, digest));
-      return out;
-    }
     if (from != r.source_endpoint) {
       out.events.push_back(dropped_event("copy of a pending request from another address", from, digest));
+      return out;
+    }
+    if (r.stage == Route::Stage::kReleased) {
+      out.events.push_back(dropped_event("request of a released link", from, digest));
       return out;
     }
     const bool answered = !r.forwarded_accept.empty();
@@ -81,10 +109,18 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
                              .with("detail", answered ? "accept resent to source" : "request resent to target"));
     return out;
   }
-  // Cheap checks first, in order of cost: the rate of new requests from this address, a known target, the
-  // replay cache, room in the tables. Only then the certificate and the signature.
+  // Cheap checks first, in order of cost: the rate of new requests from this host, the selected relay, a known target,
+  // the replay cache, room in the tables. Only then the certificate and the signature.
   if (!rate_limit_.admit(from, now.mono)) {
-    out.events.push_back(dropped_event("over the rate limit of new requests for this address", from, digest));
+    out.events.push_back(dropped_event("over the rate limit of new requests for this host", from, digest));
+    return out;
+  }
+  // The source selected another relay: this one is being used as the next hop of a relay chain.
+  if (request.selected_relay_user_info_id != config_.self.user_info_id) {
+    const Error e = make_error(Cause::kAuthenticationFailure, "relay_binding",
+                               "the source selected relay \"" + request.selected_relay_user_info_id + "\", not \"" +
+                                   config_.self.user_info_id + "\"");
+    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
   const std::optional<RelayTarget> target = find_target(request.target_user_info_id);
@@ -109,6 +145,16 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
     return out;
   }
+  // One identity, or one host, holds at most its share of the table (counted over verified requests only, so a
+  // claim of another's User Info ID costs that identity nothing).
+  if (auto e = share_used_up({{"pending_quota_source", "\"" + request.source_user_info_id + "\"",
+                               pending_of_source(request.source_user_info_id), config_.max_pending_per_source},
+                              {"pending_quota_host", "the host of " + from.to_string(), pending_of_host(from),
+                               config_.max_pending_per_host}},
+                             "pending requests at this relay")) {
+    refuse(out, 2, session, *e, reject(from, datagram.source, digest, e->cause), "source-ue");
+    return out;
+  }
   // Seed step 2: verify SIGN-Source UE with the source UE's certified public key.
   auto source =
       authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
@@ -118,6 +164,7 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
     return out;
   }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
+  const WallTime source_not_after = source->not_after;
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 2)
                            .with("session", session)
@@ -138,6 +185,8 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   r.source_endpoint = from;
   r.source_layer2_id = datagram.source;
   r.source_user_info_id = request.source_user_info_id;
+  r.credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
+                    source_not_after);
   r.target = *target;
   r.session = session;
   r.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
@@ -145,6 +194,8 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   out.events.push_back(sent_event(3, session, "DIRECT COMMUNICATION REQUEST", "target-ue",
                                   "with the source's and the relay's Authentication_Info")
                            .with("peer", target->user_info_id));
+  pending_by_source_.add(r.source_user_info_id);
+  pending_by_host_.add(sender_host(r.source_endpoint));
   routes_.emplace(digest, std::move(r));
   deadlines_.schedule(digest, now.mono + config_.pending_timeout);
   return out;
@@ -155,7 +206,7 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
   const wire::Message& message = datagram.message;
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   auto it = routes_.find(accept.request_digest);
-  if (accept.relay || it == routes_.end() || it->second.stage == Route::Stage::kLinked) {
+  if (accept.relay || it == routes_.end() || !it->second.pending()) {
     out.events.push_back(dropped_event("accept matches no pending request", from, accept.request_digest));
     return out;
   }
@@ -180,7 +231,12 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
     auto peer =
         authenticate(*config_.self.trust, accept.target_certificate, accept.target_user_info_id, crypto::Role::kUe,
                      kSignTarget, message.covered_by_first_signature(), accept.sign_target, now.wall, "target");
-    if (!peer) verified = peer.error();
+    if (!peer) {
+      verified = peer.error();
+    } else {
+      r.credentials.add("target", accept.target_user_info_id, accept.target_certificate, crypto::Role::kUe,
+                        peer->not_after);
+    }
   }
   if (!verified) {
     refuse(out, 6, r.session, verified.error(),
@@ -216,7 +272,7 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
   Output out;
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
   auto it = routes_.find(rej.request_digest);
-  if (it == routes_.end() || it->second.stage == Route::Stage::kLinked) {
+  if (it == routes_.end() || !it->second.pending()) {
     out.events.push_back(dropped_event("reject matches no pending request", from, rej.request_digest));
     return out;
   }
@@ -244,7 +300,8 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
 }
 
 // Step 9 and every later link message: the relay holds no key to check them; it routes them by request digest
-// between the two ends of an answered request, readdressed, and keeps the route while the link lives.
+// between the two ends of an answered request, readdressed, and keeps the route while the link lives. What it
+// cannot check never ends a route at once (docs/protocol.md 7).
 Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
   Output out;
   const auto& m = std::get<wire::LinkMessage>(datagram.message.body);
@@ -264,31 +321,59 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
     out.events.push_back(dropped_event("link message from the wrong end of the link", from, m.request_digest));
     return out;
   }
+  if (m.type == wire::MessageType::kReleaseAccept && !r.release_forwarded) {
+    out.events.push_back(
+        dropped_event("release accept of a link whose release this relay never forwarded", from, m.request_digest));
+    return out;
+  }
   out.send.push_back(source_sends
                          ? Outbound{target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id,
                                                                            datagram.message.bytes)}
                          : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
                                                                              datagram.message.bytes)});
-  if (m.type == wire::MessageType::kLinkConfirm) {
-    out.events.push_back(
-        sent_event(9, r.session, "LINK CONFIRM", "target-ue", "forwarded unchanged: the relay cannot check it"));
+  switch (m.type) {
+    case wire::MessageType::kLinkConfirm:
+      out.events.push_back(
+          sent_event(9, r.session, "LINK CONFIRM", "target-ue", "forwarded unchanged: the relay cannot check it"));
+      break;
+    case wire::MessageType::kLinkConfirmAck:
+      if (r.pending()) {
+        make_linked(r, now);
+        out.events.push_back(event(Level::kInfo, "link_relayed")
+                                 .with("session", r.session)
+                                 .with("source", r.source_user_info_id)
+                                 .with("target", target.user_info_id));
+      }
+      break;
+    case wire::MessageType::kReleaseRequest:
+      if (!r.pending()) r.release_forwarded = true;
+      break;
+    case wire::MessageType::kReleaseAccept:
+      // Both halves of a release passed. The route no longer counts as a link; it is kept for retransmissions (and
+      // in case the release was forged) until link_timeout passes without a link message.
+      if (r.stage == Route::Stage::kLinked) {
+        r.stage = Route::Stage::kReleased;
+        r.forwarded_accept.clear();
+        --linked_;
+        ++released_;
+        out.events.push_back(event(Level::kInfo, "link_released").with("session", r.session));
+      }
+      break;
+    case wire::MessageType::kKeepaliveResponse:
+      // A target answers no keep-alive on a link it released: the release this relay saw was not the ends'.
+      if (r.stage == Route::Stage::kReleased) {
+        r.stage = Route::Stage::kLinked;
+        r.release_forwarded = false;
+        --released_;
+        ++linked_;
+        out.events.push_back(event(Level::kWarn, "link_resumed")
+                                 .with("session", r.session)
+                                 .with("reason", "the target answered a keep-alive after the link's release"));
+      }
+      break;
+    default: break;
   }
-  if (m.type == wire::MessageType::kLinkConfirmAck && r.stage != Route::Stage::kLinked) {
-    r.stage = Route::Stage::kLinked;
-    ++linked_;
-    r.forwarded_request.clear();  // no retransmission of the handshake can follow a confirmed link
-    r.forwarded_accept.clear();
-    out.events.push_back(event(Level::kInfo, "link_relayed")
-                             .with("session", r.session)
-                             .with("source", r.source_user_info_id)
-                             .with("target", target.user_info_id));
-  }
-  if (m.type == wire::MessageType::kReleaseAccept) {
-    out.events.push_back(event(Level::kInfo, "link_released").with("session", r.session));
-    erase(it);
-    return out;
-  }
-  if (r.stage == Route::Stage::kLinked) deadlines_.schedule(it->first, now.mono + config_.link_timeout);
+  if (!r.pending()) schedule_link(it->first, r, now);
   return out;
 }
 
@@ -304,14 +389,35 @@ Output RelayUe::on_timer(const Now& now) {
                                  .with("detail", "no answer from the target"));
         break;
       case Route::Stage::kAnswered: break;  // the source never confirmed: the target reports it
+      case Route::Stage::kReleased: break;  // released, and lingered for retransmissions
       case Route::Stage::kLinked:
         out.events.push_back(event(Level::kWarn, "link_expired")
                                  .with("session", it->second.session)
-                                 .with("reason", "nothing relayed on the link for " +
-                                                     std::to_string(config_.link_timeout.count()) + " ms"));
+                                 .with("reason", now.mono >= it->second.end_of_life
+                                                     ? it->second.end_of_life_reason + " (the source did not end it)"
+                                                     : "nothing relayed on the link for " +
+                                                           std::to_string(config_.link_timeout.count()) + " ms"));
         break;
     }
     erase(it);
+  }
+  return out;
+}
+
+Output RelayUe::recheck(const Now& now) {
+  Output out;
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    const auto next = std::next(it);
+    if (auto s = it->second.credentials.recheck(*config_.self.trust, now.wall); !s) {
+      out.events.push_back(event(Level::kWarn, "link_revoked")
+                               .with("session", it->second.session)
+                               .with("source", it->second.source_user_info_id)
+                               .with("target", it->second.target.user_info_id)
+                               .with("check", s.error().check)
+                               .with("reason", s.error().reason));
+      erase(it);
+    }
+    it = next;
   }
   return out;
 }

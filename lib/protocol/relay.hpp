@@ -5,8 +5,10 @@
 #include <map>
 
 #include "protocol/constants.hpp"
+#include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
 #include "protocol/replay_cache.hpp"
+#include "protocol/shares.hpp"
 #include "protocol/timers.hpp"
 
 namespace u2u::protocol {
@@ -25,9 +27,12 @@ struct RelayConfig {
   // Requests forwarded and not yet linked. When full, new requests are refused with #5 before any signature
   // check; entries are never evicted early (each holds a verified request), they expire.
   std::size_t max_pending = kDefaultRelayMaxPending;
+  std::size_t max_pending_per_source = kDefaultRelayMaxPendingPerSource;  // per source User Info ID
+  std::size_t max_pending_per_host = kDefaultRelayMaxPendingPerHost;      // per sending host (sender_host())
   Millis pending_timeout = kDefaultRelayPendingTimeout;
-  std::size_t max_links = kDefaultRelayMaxLinks;  // confirmed links routed; beyond, new requests are refused (#5)
-  Millis link_timeout = kDefaultLinkTimeout;      // a link not heard from this long is forgotten
+  std::size_t max_links = kDefaultRelayMaxLinks;       // confirmed links routed; beyond, new requests are refused (#5)
+  Millis link_timeout = kDefaultLinkTimeout;           // a link not heard from this long is forgotten
+  Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // (+ kLinkLifetimeGrace for the source to end it first)
   Millis replay_window = kDefaultReplayWindow;
   std::size_t replay_cache_size = kDefaultReplayCacheSize;
   double rate_limit_per_second = kDefaultRateLimitPerSecond;  // new requests per source address
@@ -42,24 +47,40 @@ class RelayUe final : public Node {
   Output on_timer(const Now& now) override;
   std::optional<MonoTime> next_deadline() const override;
 
-  std::size_t pending_count() const { return routes_.size() - linked_; }
+  std::size_t pending_count() const { return routes_.size() - linked_ - released_; }
+  // Pending requests of one source User Info ID, and of one sending host.
+  std::size_t pending_of_source(std::string_view user_info_id) const;
+  std::size_t pending_of_host(const Endpoint& sender) const;
   std::size_t link_count() const { return linked_; }
+  std::size_t released_count() const { return released_; }  // released routes kept for link_timeout
   const RelayConfig& config() const { return config_; }
   // SIGHUP: new credentials and trust for the next requests; routes and links are kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
+  // After reload(): every route's source and target certificates checked against the (new) trust store; a route
+  // that no longer passes is forgotten (link_revoked), and nothing more is relayed on it.
+  Output recheck(const Now& now);
 
  private:
   // One handshake the relay forwarded, and then the link it made: where each end is. Keyed by request digest.
+  // The relay holds no key of the link: link messages move a route on only as far as nothing is lost if they were
+  // forged (a LINK CONFIRM ACK makes it a link, which routes as before; a RELEASE ACCEPT answering a forwarded
+  // RELEASE REQUEST marks it released, no longer counted against max_links but kept for link_timeout, and a
+  // KEEPALIVE RESPONSE then shows that the release was not the ends').
   struct Route {
-    enum class Stage { kRequested, kAnswered, kLinked };
+    enum class Stage { kRequested, kAnswered, kLinked, kReleased };
     Stage stage = Stage::kRequested;
+    bool release_forwarded = false;  // a RELEASE REQUEST of this link went to the target
     Endpoint source_endpoint;
     wire::Layer2Id source_layer2_id = 0;
     std::string source_user_info_id;
     RelayTarget target;  // where the request went (configured or discovered)
     std::string session;
-    Bytes forwarded_request;  // the datagram sent to the target (step 3), resent for a retransmission
-    Bytes forwarded_accept;   // the datagram sent to the source (step 7), once answered
+    Bytes forwarded_request;      // the datagram sent to the target (step 3), resent for a retransmission
+    Bytes forwarded_accept;       // the datagram sent to the source (step 7), once answered; kept while the route lives
+    LinkCredentials credentials;  // the source's certificate (step 2), then the target's (step 6)
+    MonoTime end_of_life = MonoTime::max();  // once linked
+    std::string end_of_life_reason;
+    bool pending() const { return stage == Stage::kRequested || stage == Stage::kAnswered; }
   };
 
   Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
@@ -69,10 +90,16 @@ class RelayUe final : public Node {
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   std::optional<RelayTarget> find_target(std::string_view user_info_id) const;
   void erase(std::map<wire::Digest, Route>::iterator it);
+  void make_linked(Route& route, const Now& now);
+  // The next deadline of a link: link_timeout of silence, or its end of life plus kLinkLifetimeGrace.
+  void schedule_link(const wire::Digest& digest, const Route& route, const Now& now);
 
   RelayConfig config_;
   std::map<wire::Digest, Route> routes_;
-  std::size_t linked_ = 0;
+  std::size_t linked_ = 0;    // kLinked routes
+  std::size_t released_ = 0;  // kReleased routes
+  Shares<std::string> pending_by_source_;
+  Shares<Endpoint> pending_by_host_;
   DeadlineQueue<wire::Digest> deadlines_;
   ReplayCache replay_;
   RateLimiter rate_limit_;

@@ -29,6 +29,7 @@ Output SourceUe::start(const Now& now) {
   request.source_user_info_id = config_.self.user_info_id;
   request.target_user_info_id = config_.target_user_info_id;
   request.target_layer2_id = config_.target_layer2_id;
+  request.selected_relay_user_info_id = config_.relay_user_info_id;
   random_(request.nonce_1);
   std::shared_ptr<const crypto::PrivateKey> ephemeral;
   if (config_.forward_secrecy) {
@@ -102,7 +103,7 @@ Output SourceUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
   return out;
 }
 
-Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const Now& now) const {
+Result<SourceUe::Verified> SourceUe::verify_accept(const wire::Message& message, const Now& now) const {
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   const crypto::TrustStore& trust = *config_.self.trust;
   // Seed step 8: verify SIGN2-relay (the relay's countersignature over the whole accept) ...
@@ -114,12 +115,16 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
                       "accept countersigned by \"" + accept.relay->user_info_id + "\", not the selected relay \"" +
                           config_.relay_user_info_id + "\"");
   }
-  if (auto relay =
-          authenticate(trust, accept.relay->certificate, accept.relay->user_info_id, crypto::Role::kRelay, kSign2Relay,
-                       message.covered_by_relay_signature(), accept.relay->signature, now.wall, "relay");
-      !relay) {
-    return relay.error();
+  // The target names the relay whose SIGN1-relay it verified: the one that countersigned this accept.
+  if (accept.relay_certificate_digest != crypto::sha256(accept.relay->certificate)) {
+    return make_error(Cause::kAuthenticationFailure, "relay_binding",
+                      "accept countersigned by \"" + accept.relay->user_info_id +
+                          "\", but the target answered a request relayed by another relay");
   }
+  auto relay =
+      authenticate(trust, accept.relay->certificate, accept.relay->user_info_id, crypto::Role::kRelay, kSign2Relay,
+                   message.covered_by_relay_signature(), accept.relay->signature, now.wall, "relay");
+  if (!relay) return relay.error();
   // ... and SIGN-Target UE, from the target this source asked for.
   if (accept.target_user_info_id != config_.target_user_info_id) {
     return make_error(Cause::kAuthenticationFailure, "target_identity",
@@ -155,18 +160,23 @@ Result<SessionKeys> SourceUe::verify_accept(const wire::Message& message, const 
     return make_error(Cause::kIntegrityFailure, "key_confirmation",
                       "the accept's key confirmation MAC does not verify: the target derived another KD-sess");
   }
-  return keys;
+  Verified v{std::move(keys).value(), {}};
+  v.credentials.add("target", accept.target_user_info_id, accept.target_certificate, crypto::Role::kUe,
+                    target->not_after);
+  v.credentials.add("relay", accept.relay->user_info_id, accept.relay->certificate, crypto::Role::kRelay,
+                    relay->not_after);
+  return v;
 }
 
 Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   Output out;
-  auto keys = verify_accept(message, now);
+  auto verified = verify_accept(message, now);
   handshake_->ephemeral.reset();  // used or not, never again
   handshake_->request.stop();
-  if (!keys) {
+  if (!verified) {
     // Back along the path, so that the target drops the session it answered.
-    refuse(out, 8, handshake_->session, keys.error(), reject_to_relay(keys.error().cause), "relay-ue");
-    out.merge(fail(keys.error()));
+    refuse(out, 8, handshake_->session, verified.error(), reject_to_relay(verified.error().cause), "relay-ue");
+    out.merge(fail(verified.error()));
     return out;
   }
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
@@ -178,7 +188,10 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   link.digest = handshake_->digest;
   link.session = handshake_->session;
   link.relay_user_info_id = accept.relay->user_info_id;
-  link.keys = std::move(keys).value();
+  link.keys = std::move(verified->keys);
+  link.credentials = std::move(verified->credentials);
+  link.end_of_life = link.credentials.end_of_life(now, config_.max_link_lifetime);
+  link.end_of_life_reason = link.credentials.end_of_life_reason(now, config_.max_link_lifetime);
   // Step 9 (key confirmation, after the seed): LINK CONFIRM through the relay, again on T5080 until acknowledged.
   Bytes confirm = wire::encode_link_confirm_unsigned(link.digest);
   wire::append_mac(confirm, link_confirm_mac(link.keys.k_int, message.originator_part(), confirm));
@@ -305,6 +318,9 @@ Output SourceUe::on_timer(const Now& now) {
     return out;
   }
   if (!link_) return out;
+  if (state_ == State::kEstablished && now.mono >= link_->end_of_life) {
+    return retire_link("link_lifetime", link_->end_of_life_reason, Cause::kNoLongerNeeded);
+  }
   if (state_ == State::kReleasing) {
     if (link_->release.on_timer(now.mono, random_) == Retransmission::Tick::kResend) {
       out.send.push_back(link_->release.outbound());
@@ -357,6 +373,7 @@ std::optional<MonoTime> SourceUe::next_deadline() const {
     if (state_ == State::kEstablished && link_->confirmed && !link_->keepalive.active()) {
       consider(link_->next_keepalive);
     }
+    if (state_ == State::kEstablished) consider(link_->end_of_life);
   }
   return next;
 }
@@ -364,6 +381,23 @@ std::optional<MonoTime> SourceUe::next_deadline() const {
 Outbound SourceUe::reject_to_relay(Cause cause) const {
   const Bytes message = wire::encode_reject({handshake_->digest, cause, wire::RejectedBy::kSource});
   return {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)};
+}
+
+Output SourceUe::recheck(const Now& now) {
+  if (!link_ || state_ != State::kEstablished) return {};
+  if (auto s = link_->credentials.recheck(*config_.self.trust, now.wall); !s) {
+    return retire_link(s.error().check, "after reload: " + s.error().reason, Cause::kAuthenticationFailure);
+  }
+  return {};
+}
+
+Output SourceUe::retire_link(std::string check, std::string reason, Cause cause) {
+  Output out;
+  out.send.push_back(
+      {config_.relay_endpoint,
+       link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, cause, {}}, kLabelReleaseRequest)});
+  out.merge(lose_link(std::move(check), std::move(reason)));
+  return out;
 }
 
 Output SourceUe::lose_link(std::string check, std::string reason) {

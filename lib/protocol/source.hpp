@@ -6,6 +6,7 @@
 
 #include "protocol/constants.hpp"
 #include "protocol/key_schedule.hpp"
+#include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
 #include "protocol/timers.hpp"
 
@@ -23,6 +24,7 @@ struct SourceConfig {
   RetransmitPolicy t5085{kDefaultKeepaliveTimeout, kDefaultKeepaliveMaxTries, 1, kJitterPercent,
                          kDefaultKeepaliveTimeout};
   bool forward_secrecy = false;  // security.forward_secrecy: an ephemeral P-256 key in the request
+  Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // then the link is released and authenticated anew
 };
 
 class SourceUe final : public Node {
@@ -56,6 +58,10 @@ class SourceUe final : public Node {
   }
   // SIGHUP: new credentials and trust for the next handshakes; the established link is kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
+  // After reload(): the established link's target and relay certificates checked against the (new) trust store; a
+  // link that no longer passes ends (link_lost, check "<who>_certificate_<check>") so that the daemon
+  // authenticates anew.
+  Output recheck(const Now& now);
 
  private:
   struct Handshake {
@@ -76,14 +82,23 @@ class SourceUe final : public Node {
     std::uint32_t keepalive_counter = 0;
     MonoTime next_keepalive{};
     MonoTime keepalive_sent{};
-    Retransmission keepalive;  // KEEPALIVE REQUEST until KEEPALIVE RESPONSE (T5085)
-    Retransmission release;    // RELEASE REQUEST until RELEASE ACCEPT
+    Retransmission keepalive;     // KEEPALIVE REQUEST until KEEPALIVE RESPONSE (T5085)
+    Retransmission release;       // RELEASE REQUEST until RELEASE ACCEPT
+    LinkCredentials credentials;  // the target's and the relay's certificates
+    MonoTime end_of_life{};
+    std::string end_of_life_reason;
+  };
+  struct Verified {
+    SessionKeys keys;
+    LinkCredentials credentials;
   };
 
   Output on_accept(const wire::Message& message, const Now& now);
   Output on_reject(const wire::DirectCommunicationReject& reject);
   Output on_link_message(const wire::Message& message, const Now& now);
-  Result<SessionKeys> verify_accept(const wire::Message& message, const Now& now) const;
+  Result<Verified> verify_accept(const wire::Message& message, const Now& now) const;
+  // The link ends: one RELEASE REQUEST (not waited for), then link_lost, after which the daemon starts anew.
+  Output retire_link(std::string check, std::string reason, Cause cause);
   Output fail(Error error);
   Output lose_link(std::string check, std::string reason);
   Output released(bool acknowledged);

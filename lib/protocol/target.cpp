@@ -1,5 +1,8 @@
 #include "protocol/target.hpp"
 
+#include <algorithm>
+
+#include "crypto/hash.hpp"
 #include "protocol/transcript.hpp"
 
 namespace u2u::protocol {
@@ -13,7 +16,27 @@ std::int64_t elapsed_ms(MonoTime from, MonoTime to) { return std::chrono::durati
 TargetUe::TargetUe(TargetConfig config, RandomSource random)
     : config_(std::move(config)),
       random_(std::move(random)),
-      replay_(config_.replay_window, config_.replay_cache_size) {}
+      replay_(config_.replay_window, config_.replay_cache_size),
+      copy_rate_limit_(kCopyRateLimitPerSecond, kCopyRateLimitBurst, kRateLimitSources) {}
+
+std::size_t TargetUe::released_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l.second.release_accept.empty(); }));
+}
+
+std::size_t TargetUe::sessions_of_source(std::string_view user_info_id) const {
+  return sessions_by_source_.of(user_info_id);
+}
+
+std::size_t TargetUe::sessions_of_relay(const Endpoint& relay) const {
+  return sessions_by_relay_.of(sender_host(relay));
+}
+
+void TargetUe::erase_session(std::map<wire::Digest, Session>::iterator it) {
+  sessions_by_source_.remove(it->second.source_user_info_id);
+  sessions_by_relay_.remove(sender_host(it->second.relay_endpoint));
+  sessions_.erase(it);
+}
 
 Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now) {
   Output out;
@@ -44,7 +67,7 @@ Outbound TargetUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const
   return {to, wire::encode_datagram(config_.self.layer2_id, to_layer2_id, message)};
 }
 
-Result<crypto::VerifiedPeer> TargetUe::verify_request(const wire::Message& message, const Now& now) const {
+Result<TargetUe::Verified> TargetUe::verify_request(const wire::Message& message, const Now& now) const {
   const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
   if (request.target_user_info_id != config_.self.user_info_id || request.target_layer2_id != config_.self.layer2_id) {
     return make_error(Cause::kDirectCommunicationNotAllowed, "target_identity",
@@ -55,19 +78,31 @@ Result<crypto::VerifiedPeer> TargetUe::verify_request(const wire::Message& messa
     return make_error(Cause::kAuthenticationFailure, "relay_missing",
                       "request lacks the relay's Authentication_Info (not received through a relay)");
   }
+  // The relay that countersigned must be the one the source selected, which SIGN-Source UE covers.
+  if (request.relay->user_info_id != request.selected_relay_user_info_id) {
+    return make_error(Cause::kAuthenticationFailure, "relay_binding",
+                      "the source selected relay \"" + request.selected_relay_user_info_id +
+                          "\", the request was countersigned by \"" + request.relay->user_info_id + "\"");
+  }
   if (config_.require_forward_secrecy && !request.source_ephemeral_key) {
     return make_error(Cause::kAuthenticationFailure, "ephemeral_missing",
                       "forward secrecy is required and the request carries no ephemeral key");
   }
   // Seed step 4: verify SIGN1-relay (over the whole request) and SIGN-Source UE.
-  if (auto relay = authenticate(*config_.self.trust, request.relay->certificate, request.relay->user_info_id,
-                                crypto::Role::kRelay, kSign1Relay, message.covered_by_relay_signature(),
-                                request.relay->signature, now.wall, "relay");
-      !relay) {
-    return relay.error();
-  }
-  return authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
-                      kSignSource, message.covered_by_first_signature(), request.sign_source, now.wall, "source");
+  auto relay =
+      authenticate(*config_.self.trust, request.relay->certificate, request.relay->user_info_id, crypto::Role::kRelay,
+                   kSign1Relay, message.covered_by_relay_signature(), request.relay->signature, now.wall, "relay");
+  if (!relay) return relay.error();
+  auto source =
+      authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
+                   kSignSource, message.covered_by_first_signature(), request.sign_source, now.wall, "source");
+  if (!source) return source.error();
+  Verified v{std::move(source).value(), {}};
+  v.credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
+                    v.source.not_after);
+  v.credentials.add("relay", request.relay->user_info_id, request.relay->certificate, crypto::Role::kRelay,
+                    relay->not_after);
+  return v;
 }
 
 Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
@@ -77,13 +112,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   const wire::Digest digest = request_digest(message);
   const std::string session = session_id(digest);
 
-  // The same request again (the source or relay retransmitting): the same accept, no new ECDH or signature.
-  if (auto it = sessions_.find(digest); it != sessions_.end()) {
-    out.send.push_back({from, it->second.accept_datagram});
-    out.events.push_back(
-        event(Level::kDebug, "retransmission").with("session", session).with("detail", "accept resent"));
-    return out;
-  }
+  if (sessions_.count(digest) != 0 || links_.count(digest) != 0) return on_copy(from, datagram, digest, now);
   // A request seen before that is no retransmission: a replay, refused before any ECDH or signature.
   if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
     const Error e = make_error(Cause::kAuthenticationFailure, "replay",
@@ -95,6 +124,15 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
     const Error e = make_error(Cause::kLackOfResources, "session_table_full",
                                "session table holds " + std::to_string(sessions_.size()) + " entries");
     refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
+    return out;
+  }
+  // One source identity, or one relay, holds at most its share of the table (verified sessions only).
+  if (auto e = share_used_up({{"session_quota_source", "\"" + request.source_user_info_id + "\"",
+                               sessions_of_source(request.source_user_info_id), config_.max_sessions_per_source},
+                              {"session_quota_relay", "the relay at " + from.to_string(), sessions_of_relay(from),
+                               config_.max_sessions_per_relay}},
+                             "unconfirmed sessions at this target")) {
+    refuse(out, 4, session, *e, reject(from, datagram.source, digest, e->cause), "relay-ue");
     return out;
   }
   auto source = verify_request(message, now);
@@ -109,6 +147,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   wire::DirectCommunicationAccept accept;
   accept.target_user_info_id = config_.self.user_info_id;
   accept.request_digest = digest;
+  accept.relay_certificate_digest = crypto::sha256(request.relay->certificate);
   random_(accept.nonce_2);
   accept.target_certificate = config_.self.certificate.der();
   std::optional<crypto::SecretBytes> ephemeral_secret;
@@ -130,7 +169,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
     }  // the ephemeral private key ends here
   }
   if (!request.source_ephemeral_key || ephemeral_secret) {
-    keys = derive_session_keys(*config_.self.key, source->public_key, request.source_user_info_id,
+    keys = derive_session_keys(*config_.self.key, source->source.public_key, request.source_user_info_id,
                                config_.self.user_info_id, request.nonce_1, accept.nonce_2,
                                ephemeral_secret ? &*ephemeral_secret : nullptr);
   }
@@ -160,16 +199,50 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   s.session = session;
   s.relay_endpoint = from;
   s.relay_layer2_id = datagram.source;
+  s.relayed_request = crypto::sha256(message.bytes);
   s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, message_out);
   s.accept_message = std::move(message_out);
   s.keys = std::move(keys).value();
+  s.credentials = std::move(source->credentials);
   s.started = now.mono;
   s.expiry = now.mono + config_.session_timeout;
   out.send.push_back({from, s.accept_datagram});
   out.events.push_back(sent_event(5, session, "DIRECT COMMUNICATION ACCEPT", "relay-ue",
                                   "with the target UE's Authentication_Info and key confirmation"));
+  sessions_by_source_.add(s.source_user_info_id);
+  sessions_by_relay_.add(sender_host(s.relay_endpoint));
   sessions_.emplace(digest, std::move(s));
   expiry_order_.emplace_back(now.mono + config_.session_timeout, digest);
+  return out;
+}
+
+// The same request again: the relay retransmitting it because the accept was lost on its way back. Answered with
+// the same accept (no new ECDH or signature), only to the relay that sent the original, only for an identical copy,
+// within a rate limit, and only until the link is confirmed: a confirmed source has the accept.
+Output TargetUe::on_copy(const Endpoint& from, const wire::Datagram& datagram, const wire::Digest& digest,
+                         const Now& now) {
+  Output out;
+  auto it = sessions_.find(digest);
+  if (it == sessions_.end()) {
+    out.events.push_back(dropped_event("copy of the request of a confirmed link", from, digest));
+    return out;
+  }
+  const Session& s = it->second;
+  if (from != s.relay_endpoint || datagram.source != s.relay_layer2_id) {
+    out.events.push_back(dropped_event("copy of an answered request not from the relay that sent it", from, digest));
+    return out;
+  }
+  if (crypto::sha256(datagram.message.bytes) != s.relayed_request) {
+    out.events.push_back(dropped_event("copy of an answered request that differs from the original", from, digest));
+    return out;
+  }
+  if (!copy_rate_limit_.admit(from, now.mono)) {
+    out.events.push_back(dropped_event("over the rate limit of answered copies for this relay", from, digest));
+    return out;
+  }
+  out.send.push_back({from, s.accept_datagram});
+  out.events.push_back(
+      event(Level::kDebug, "retransmission").with("session", s.session).with("detail", "accept resent"));
   return out;
 }
 
@@ -195,7 +268,7 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
     return out;
   }
   auto it = sessions_.find(confirm.request_digest);
-  if (it == sessions_.end() || from != it->second.relay_endpoint || it->second.confirmed) {
+  if (it == sessions_.end() || from != it->second.relay_endpoint) {
     out.events.push_back(dropped_event("link confirm matches no answered request", from, confirm.request_digest));
     return out;
   }
@@ -207,7 +280,6 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
     out.events.push_back(check_failed_event(9, s.session, e));
     return out;  // the session stays: a forged confirm must not cancel a genuine one
   }
-  s.confirmed = true;
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 9)
                            .with("session", s.session)
@@ -224,8 +296,7 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
   if (auto old = link_of_source_.find(s.source_user_info_id); old != link_of_source_.end()) {
     if (auto previous = links_.find(old->second); previous != links_.end()) {
       out.events.push_back(link_event(Level::kInfo, "link_replaced", previous->second).with("by_session", s.session));
-      link_deadlines_.cancel(previous->first);
-      links_.erase(previous);
+      erase_link(previous);
     }
   }
   Link link;
@@ -233,17 +304,18 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
   link.session = s.session;
   link.relay_endpoint = s.relay_endpoint;
   link.relay_layer2_id = s.relay_layer2_id;
-  link.keys.kd = s.keys.kd.clone();
-  link.keys.kd_sess = s.keys.kd_sess.clone();
-  link.keys.k_int = s.keys.k_int.clone();
-  link.keys.kd_id = s.keys.kd_id;
-  link.keys.kd_sess_id = s.keys.kd_sess_id;
+  link.keys = std::move(s.keys);
+  link.credentials = std::move(s.credentials);
+  link.end_of_life_reason = link.credentials.end_of_life_reason(now, config_.max_link_lifetime);
+  end_of_life_.schedule(confirm.request_digest,
+                        link.credentials.end_of_life(now, config_.max_link_lifetime) + kLinkLifetimeGrace);
   link.confirm_ack = link_datagram(link, {wire::MessageType::kLinkConfirmAck, confirm.request_digest, {}, {}, {}},
                                    kLabelLinkConfirmAck);
   out.send.push_back({from, link.confirm_ack});
   link_of_source_[s.source_user_info_id] = confirm.request_digest;
   link_deadlines_.schedule(confirm.request_digest, now.mono + config_.link_timeout);
   links_.insert_or_assign(confirm.request_digest, std::move(link));
+  erase_session(it);  // the link holds what a retransmitted LINK CONFIRM needs; the slot is free (issue 20)
   return out;
 }
 
@@ -278,6 +350,7 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
           own != link_of_source_.end() && own->second == m.request_digest) {
         link_of_source_.erase(own);
       }
+      end_of_life_.cancel(m.request_digest);
       link_deadlines_.schedule(m.request_digest, now.mono + kReleaseLinger);
     }
     out.send.push_back({from, link.release_accept});
@@ -304,7 +377,7 @@ Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram)
   Output out;
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
   auto it = sessions_.find(rej.request_digest);
-  if (it == sessions_.end() || from != it->second.relay_endpoint || it->second.confirmed) {
+  if (it == sessions_.end() || from != it->second.relay_endpoint) {
     out.events.push_back(dropped_event("reject matches no unconfirmed session", from, rej.request_digest));
     return out;
   }
@@ -313,7 +386,7 @@ Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram)
       make_error(rej.cause, "rejected",
                  std::string("DIRECT COMMUNICATION REJECT from the ") +
                      (rej.rejected_by == wire::RejectedBy::kSource ? "source" : "relay") + " (unauthenticated)")));
-  sessions_.erase(it);
+  erase_session(it);
   return out;
 }
 
@@ -342,13 +415,11 @@ Output TargetUe::on_timer(const Now& now) {
     auto it = sessions_.find(expiry_order_.front().second);
     expiry_order_.pop_front();
     if (it == sessions_.end() || it->second.expiry > now.mono) continue;
-    if (!it->second.confirmed) {
-      out.events.push_back(link_failed(
-          it->second, make_error(Cause::kNone, "confirmation_timeout",
-                                 "no LINK CONFIRM within " + std::to_string(config_.session_timeout.count()) +
-                                     " ms: the request was replayed, or the source failed or lost the confirmation")));
-    }
-    sessions_.erase(it);
+    out.events.push_back(link_failed(
+        it->second, make_error(Cause::kNone, "confirmation_timeout",
+                               "no LINK CONFIRM within " + std::to_string(config_.session_timeout.count()) +
+                                   " ms: the request was replayed, or the source failed or lost the confirmation")));
+    erase_session(it);
   }
   while (auto digest = link_deadlines_.pop_due(now.mono)) {
     auto it = links_.find(*digest);
@@ -357,18 +428,60 @@ Output TargetUe::on_timer(const Now& now) {
       out.events.push_back(
           link_event(Level::kWarn, "link_expired", it->second)
               .with("reason", "nothing heard on the link for " + std::to_string(config_.link_timeout.count()) + " ms"));
-      if (auto own = link_of_source_.find(it->second.source_user_info_id);
-          own != link_of_source_.end() && own->second == *digest) {
-        link_of_source_.erase(own);
+    }
+    erase_link(it);
+  }
+  // A link whose source did not end it at its end of life (section 7.3).
+  while (auto digest = end_of_life_.pop_due(now.mono)) {
+    auto it = links_.find(*digest);
+    if (it == links_.end()) continue;
+    if (it->second.release_accept.empty()) {
+      out.events.push_back(link_event(Level::kWarn, "link_expired", it->second)
+                               .with("reason", it->second.end_of_life_reason + " (the source did not end it)"));
+    }
+    erase_link(it);
+  }
+  return out;
+}
+
+void TargetUe::erase_link(std::map<wire::Digest, Link>::iterator it) {
+  if (auto own = link_of_source_.find(it->second.source_user_info_id);
+      own != link_of_source_.end() && own->second == it->first) {
+    link_of_source_.erase(own);
+  }
+  link_deadlines_.cancel(it->first);
+  end_of_life_.cancel(it->first);
+  links_.erase(it);
+}
+
+Output TargetUe::recheck(const Now& now) {
+  Output out;
+  for (auto it = links_.begin(); it != links_.end();) {
+    const auto next = std::next(it);
+    if (it->second.release_accept.empty()) {
+      if (auto s = it->second.credentials.recheck(*config_.self.trust, now.wall); !s) {
+        out.events.push_back(link_event(Level::kWarn, "link_revoked", it->second)
+                                 .with("check", s.error().check)
+                                 .with("reason", s.error().reason));
+        erase_link(it);
       }
     }
-    links_.erase(it);
+    it = next;
+  }
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    const auto next = std::next(it);
+    if (auto s = it->second.credentials.recheck(*config_.self.trust, now.wall); !s) {
+      out.events.push_back(link_failed(it->second, s.error()));
+      erase_session(it);
+    }
+    it = next;
   }
   return out;
 }
 
 std::optional<MonoTime> TargetUe::next_deadline() const {
   std::optional<MonoTime> next = link_deadlines_.next();
+  if (const auto end = end_of_life_.next(); end && (!next || *end < *next)) next = end;
   if (!expiry_order_.empty() && (!next || expiry_order_.front().first < *next)) next = expiry_order_.front().first;
   return next;
 }

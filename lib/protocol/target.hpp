@@ -7,8 +7,10 @@
 
 #include "protocol/constants.hpp"
 #include "protocol/key_schedule.hpp"
+#include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
 #include "protocol/replay_cache.hpp"
+#include "protocol/shares.hpp"
 #include "protocol/timers.hpp"
 
 namespace u2u::protocol {
@@ -18,11 +20,14 @@ struct TargetConfig {
   // How long an answered request waits for the source's LINK CONFIRM, and is remembered so that a
   // retransmitted request gets the same accept.
   Millis session_timeout = kDefaultTargetSessionTimeout;
-  std::size_t max_sessions = kDefaultTargetMaxSessions;
+  std::size_t max_sessions = kDefaultTargetMaxSessions;  // handshakes answered and not yet confirmed
+  std::size_t max_sessions_per_source = kDefaultTargetMaxSessionsPerSource;  // per source User Info ID
+  std::size_t max_sessions_per_relay = kDefaultTargetMaxSessionsPerRelay;    // per relay host (sender_host())
   bool require_forward_secrecy = false;  // security.forward_secrecy: refuse requests without an ephemeral key
   Millis replay_window = kDefaultReplayWindow;
   std::size_t replay_cache_size = kDefaultReplayCacheSize;
-  Millis link_timeout = kDefaultLinkTimeout;  // a link not heard from (no keep-alive) this long is freed
+  Millis link_timeout = kDefaultLinkTimeout;           // a link not heard from (no keep-alive) this long is freed
+  Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // (+ kLinkLifetimeGrace for the source to end it first)
 };
 
 class TargetUe final : public Node {
@@ -36,30 +41,45 @@ class TargetUe final : public Node {
   // Keys of the current link with `source_user_info_id`, or nullptr.
   const SessionKeys* keys_for(std::string_view source_user_info_id) const;
   std::size_t session_count() const { return sessions_.size(); }
-  std::size_t link_count() const { return links_.size(); }
+  std::size_t sessions_of_source(std::string_view user_info_id) const;
+  std::size_t sessions_of_relay(const Endpoint& relay) const;
+  // Links up, and released links kept kReleaseLinger for a retransmitted RELEASE REQUEST.
+  std::size_t link_count() const { return links_.size() - released_count(); }
+  std::size_t released_count() const;
   // SIGHUP: new credentials and trust for the next handshakes; established links are kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
+  // After reload(): every session's and link's source and relay certificates checked against the (new) trust
+  // store; one that no longer passes is ended (link_revoked).
+  Output recheck(const Now& now);
 
  private:
+  // A handshake answered and not yet confirmed. Its LINK CONFIRM makes it a Link and frees its slot.
   struct Session {
     std::string source_user_info_id;
     std::string relay_user_info_id;
     std::string session;
     Endpoint relay_endpoint;
     wire::Layer2Id relay_layer2_id = 0;
-    Bytes accept_datagram;  // resent unchanged when the same request arrives again
-    Bytes accept_message;   // the accept as sent: the link confirmation MAC covers its digest
+    wire::Digest relayed_request{};  // SHA-256 of the request as the relay sent it: a copy must be identical
+    Bytes accept_datagram;           // resent unchanged when the same request arrives again
+    Bytes accept_message;            // the accept as sent: the link confirmation MAC covers its digest
     SessionKeys keys;
+    LinkCredentials credentials;  // the source's and the relay's certificates
     MonoTime started{};
     MonoTime expiry{};
-    bool confirmed = false;
+  };
+  struct Verified {
+    crypto::VerifiedPeer source;
+    LinkCredentials credentials;
   };
 
   Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_link_confirm(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
-  Result<crypto::VerifiedPeer> verify_request(const wire::Message& message, const Now& now) const;
+  Output on_copy(const Endpoint& from, const wire::Datagram& datagram, const wire::Digest& digest, const Now& now);
+  void erase_session(std::map<wire::Digest, Session>::iterator it);
+  Result<Verified> verify_request(const wire::Message& message, const Now& now) const;
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   Event link_failed(const Session& s, const Error& error) const;
 
@@ -77,16 +97,24 @@ class TargetUe final : public Node {
     std::uint32_t keepalive_counter = 0;
     Bytes keepalive_response;  // resent for a retransmitted KEEPALIVE REQUEST
     Bytes release_accept;      // non-empty once released; resent for a retransmitted RELEASE REQUEST
+    LinkCredentials credentials;
+    std::string end_of_life_reason;
   };
   Bytes link_datagram(const Link& link, wire::LinkMessage message, std::string_view label) const;
+  // Forgets a link (and the source's pointer to it, when it is that source's current link).
+  void erase_link(std::map<wire::Digest, Link>::iterator it);
   Event link_event(Level level, std::string name, const Link& link) const;
 
   std::map<wire::Digest, Session> sessions_;
+  Shares<std::string> sessions_by_source_;
+  Shares<Endpoint> sessions_by_relay_;
   std::deque<std::pair<MonoTime, wire::Digest>> expiry_order_;  // one timeout for all: FIFO order
   std::map<wire::Digest, Link> links_;
   std::map<std::string, wire::Digest, std::less<>> link_of_source_;
   DeadlineQueue<wire::Digest> link_deadlines_;
+  DeadlineQueue<wire::Digest> end_of_life_;  // each link's end of life, plus kLinkLifetimeGrace
   ReplayCache replay_;
+  RateLimiter copy_rate_limit_;
 };
 
 }  // namespace u2u::protocol

@@ -37,7 +37,22 @@ Retransmission::Tick Retransmission::on_timer(MonoTime now, const RandomSource& 
   return Tick::kResend;
 }
 
-bool RateLimiter::admit(const Endpoint& sender, MonoTime now) {
+Endpoint sender_host(const Endpoint& sender) {
+  constexpr std::array<std::uint8_t, 12> kV4Mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  Endpoint host;
+  if (sender.v6 && std::equal(kV4Mapped.begin(), kV4Mapped.end(), sender.address.begin())) {
+    std::copy_n(sender.address.begin() + 12, 4, host.address.begin());  // ::ffff:a.b.c.d is the IPv4 host a.b.c.d
+  } else if (sender.v6) {
+    host.v6 = true;
+    std::copy_n(sender.address.begin(), 8, host.address.begin());  // the /64: one host's SLAAC and privacy addresses
+  } else {
+    std::copy_n(sender.address.begin(), 4, host.address.begin());
+  }
+  return host;
+}
+
+bool RateLimiter::admit(const Endpoint& from, MonoTime now) {
+  const Endpoint sender = sender_host(from);
   const auto refill_time =
       std::chrono::duration_cast<MonoTime::duration>(std::chrono::duration<double>(burst_ / per_second_));
   while (auto refilled = idle_.pop_due(now - refill_time)) buckets_.erase(*refilled);

@@ -90,10 +90,15 @@ class DeadlineQueue {
   std::set<std::pair<MonoTime, Key>> by_time_;
 };
 
-// A token bucket per sender, for the relay's per-source limit on new requests (checked before any signature).
-// Bounded: a sender idle long enough for its bucket to refill is forgotten (a full bucket and none decide the
-// same), so the table holds only the senders of the last burst/per_second seconds; and when it tracks
-// `capacity` senders, the one idle longest is forgotten.
+// The host an address belongs to, as the rate limits and per-address quotas count senders: an IPv4 address (also
+// when it arrives IPv4-mapped on a dual-stack socket), or the /64 of an IPv6 address; never the port, so that one
+// host's many sockets are one sender.
+Endpoint sender_host(const Endpoint& sender);
+
+// A token bucket per sending host (sender_host()), for the relay's limit on new requests (checked before any
+// signature). Bounded: a sender idle long enough for its bucket to refill is forgotten (a full bucket and none decide
+// the same), so the table holds only the senders of the last burst/per_second seconds; and when it tracks `capacity`
+// senders, the one idle longest is forgotten.
 class RateLimiter {
  public:
   RateLimiter(double per_second, double burst, std::size_t capacity)

@@ -59,8 +59,10 @@ Result<crypto::VerifiedPeer> authenticate(const crypto::TrustStore& trust, ByteV
     return e;
   }
   if (auto s = peer->public_key.verify(signing_input(step.label, covered), signature); !s) {
+    const bool high_s = s.error().check == "signature_high_s";
     return make_error(Cause::kAuthenticationFailure, std::string(step.check),
-                      std::string(step.name) + " of \"" + std::string(user_info_id) + "\" does not verify");
+                      std::string(step.name) + " of \"" + std::string(user_info_id) + "\" " +
+                          (high_s ? "is not low-S (section 4.1): " + s.error().reason : "does not verify"));
   }
   return peer;
 }

@@ -32,8 +32,8 @@ inline constexpr std::size_t kKeepaliveCounterSize = 4;  // TS 24.554 11.3.20
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
 inline constexpr std::size_t kUserInfoIdMaxSize = 64;  // the X.520 upper bound of a commonName
 // A DER certificate as u2u-provision issues it is about 370 octets with short names and about 430 with a 64-octet
-// User Info ID; 480 leaves room for a longer CA name and keeps every message within one datagram (below).
-inline constexpr std::size_t kCertificateMaxSize = 480;
+// User Info ID; 470 leaves room for a longer CA name and keeps every message within one datagram (below).
+inline constexpr std::size_t kCertificateMaxSize = 470;
 
 // Message types, modelled on TS 24.554 Table 11.3.1.1 (ProSe PC5 signalling message type).
 enum class MessageType : std::uint8_t {
@@ -77,6 +77,10 @@ enum class Iei : std::uint8_t {
   kSourceEphemeralKey = 0x0E,
   kTargetEphemeralKey = 0x0F,
   kKeepaliveCounter = 0x10,  // TS 24.554 11.3.20 Keep-alive counter, 4 octets
+  // The relay each end saw, inside what its signature covers (docs/protocol.md 4.4): the source names the relay it
+  // selected; the target names the relay whose SIGN1-relay it verified, by the digest of its certificate.
+  kSelectedRelayUserInfoId = 0x11,
+  kRelayCertificateDigest = 0x12,
   kRelayUserInfoId = 0x20,
   kRelayCertificate = 0x21,
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2
@@ -89,10 +93,10 @@ inline constexpr std::size_t kCertIe = kIeHeaderSize + kCertificateMaxSize;
 inline constexpr std::size_t kSigIe = kIeHeaderSize + kSignatureSize;
 inline constexpr std::size_t kRelayAuthInfoMax = kIdIe + kCertIe + kSigIe;
 inline constexpr std::size_t kEphemeralIe = kIeHeaderSize + kEphemeralKeySize;
-inline constexpr std::size_t kLargestRequest = kHeaderSize + 1 + 2 * kIdIe + (kIeHeaderSize + kLayer2IdSize) +
+inline constexpr std::size_t kLargestRequest = kHeaderSize + 1 + 3 * kIdIe + (kIeHeaderSize + kLayer2IdSize) +
                                                (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe + kSigIe +
                                                kRelayAuthInfoMax;
-inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + (kIeHeaderSize + kDigestSize) +
+inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + 2 * (kIeHeaderSize + kDigestSize) +
                                               (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe +
                                               (kIeHeaderSize + kMacSize) + kSigIe + kRelayAuthInfoMax;
 static_assert(kLargestRequest <= kMaxDatagramSize, "a relayed request must fit one datagram");

@@ -33,6 +33,7 @@ struct DirectCommunicationRequest {
   std::string source_user_info_id;
   std::string target_user_info_id;
   Layer2Id target_layer2_id = 0;
+  std::string selected_relay_user_info_id;  // the relay the source selected (step 0), bound by SIGN-Source UE
   Nonce nonce_1{};
   std::optional<EphemeralKey> source_ephemeral_key;  // forward secrecy option
   Bytes source_certificate;
@@ -45,6 +46,7 @@ struct DirectCommunicationRequest {
 struct DirectCommunicationAccept {
   std::string target_user_info_id;
   Digest request_digest{};
+  Digest relay_certificate_digest{};  // SHA-256 of the certificate of the relay whose SIGN1-relay the target verified
   Nonce nonce_2{};
   std::optional<EphemeralKey> target_ephemeral_key;  // present when the request carried one
   Bytes target_certificate;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "protocol/discovery.hpp"
 #include "protocol/relay.hpp"
 #include "protocol/source.hpp"
 #include "protocol/target.hpp"
@@ -101,6 +102,23 @@ Bytes without_signatures(ByteView message) {
   return out;
 }
 
+// A discovery message with the value of its signature IE zeroed (the same reason as without_signatures()).
+Bytes discovery_without_signature(ByteView message) {
+  Bytes out(message.begin(), message.end());
+  std::size_t pos = 1;  // after the message type octet
+  while (pos + wire::kIeHeaderSize <= out.size()) {
+    const std::uint8_t iei = out[pos];
+    const std::size_t length = (std::size_t{out[pos + 1]} << 8) | out[pos + 2];
+    const std::size_t end = std::min(out.size(), pos + wire::kIeHeaderSize + length);
+    if (iei == static_cast<std::uint8_t>(wire::DiscoveryIei::kDiscoverySignature)) {
+      std::fill(out.begin() + static_cast<std::ptrdiff_t>(pos + wire::kIeHeaderSize),
+                out.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{0});
+    }
+    pos = end;
+  }
+  return out;
+}
+
 // The parties, time and genuine datagrams of tests/vectors/protocol-v1.json.
 struct Fixture {
   WallTime wall{};
@@ -109,10 +127,13 @@ struct Fixture {
   std::vector<protocol::LocalParty> parties;  // source, relay, target
   std::array<Endpoint, kRoles> endpoints{test::kSourceEndpoint, test::kRelayEndpoint, test::kTargetEndpoint};
   Endpoint stranger = *Endpoint::parse("10.0.0.99", 4999);
-  std::vector<Bytes> genuine;           // every datagram of the run, in order
-  std::vector<Bytes> bases;             // genuine, then the relay's reject
-  std::vector<Bytes> genuine_messages;  // without_signatures() of each base's message
-  std::vector<Bytes> discovery;         // the vectors' six discovery datagrams (docs/protocol.md 10.6)
+  std::vector<Bytes> genuine;                          // every datagram of the run, in order
+  std::vector<Bytes> bases;                            // genuine, then the relay's reject
+  std::vector<Bytes> genuine_messages;                 // without_signatures() of each base's message
+  std::vector<Bytes> discovery;                        // the vectors' six discovery datagrams (docs/protocol.md 10.6)
+  std::vector<Bytes> discovery_messages;               // discovery_without_signature() of each one's message
+  std::array<Endpoint, kRoles> discovery_endpoints{};  // each party's discovery socket: its link port + 1000
+  Endpoint discovery_stranger = *Endpoint::parse("10.0.0.99", 5999);
 
   Now now() const { return {mono, wall}; }
   std::optional<Role> role_of(wire::Layer2Id l2) const {
@@ -142,6 +163,16 @@ struct Fixture {
     const Bytes content = without_signatures(message);
     return std::ranges::any_of(genuine_messages, [&](const Bytes& g) { return g == content; });
   }
+  // The same for discovery: the content of one of the six discovery messages (any valid signature).
+  bool is_genuine_discovery_message(ByteView message) const {
+    const Bytes content = discovery_without_signature(message);
+    return std::ranges::any_of(discovery_messages, [&](const Bytes& g) { return g == content; });
+  }
+  const Endpoint& discovery_endpoint_of(ByteView datagram) const {
+    const auto l2 = header_source(datagram);
+    const auto role = l2 ? role_of(*l2) : std::nullopt;
+    return role ? discovery_endpoints[*role] : discovery_stranger;
+  }
 };
 
 Fixture load_fixture() {
@@ -151,11 +182,13 @@ Fixture load_fixture() {
   if (!in) print_and_abort("cannot read the protocol vectors " + path + " (set U2U_FUZZ_VECTORS)");
   Fixture f;
   vectors::Outputs outputs;
+  vectors::DiscoveryOutputs discovery;
   try {
     const auto j = vectors::Json::parse(in);
     f.inputs = vectors::inputs_from_json(j);
     outputs = vectors::outputs_from_json(j);
-    f.discovery = vectors::discovery_from_json(j).datagrams;
+    discovery = vectors::discovery_from_json(j);
+    f.discovery = discovery.datagrams;
   } catch (const std::exception& e) {
     print_and_abort(path + ": " + e.what());
   }
@@ -173,8 +206,10 @@ Fixture load_fixture() {
     if (!key || !cert) print_and_abort("vector party " + p.role + " has a bad key or certificate");
     auto shared = std::make_shared<const crypto::PrivateKey>(std::move(key).value());
     std::vector<vectors::SignatureRecord> own;
-    for (const auto& s : outputs.signatures) {
-      if (s.signer == p.role) own.push_back(s);
+    for (const auto* records : {&outputs.signatures, &discovery.signatures}) {
+      for (const auto& s : *records) {
+        if (s.signer == p.role) own.push_back(s);
+      }
     }
     f.parties.push_back(protocol::LocalParty{.user_info_id = p.user_info_id,
                                              .layer2_id = p.layer2_id,
@@ -187,6 +222,11 @@ Fixture load_fixture() {
   f.bases = f.genuine;
   f.bases.push_back(outputs.reject_datagram);
   for (const auto& d : f.bases) f.genuine_messages.push_back(without_signatures(message_part(d)));
+  for (const auto& d : f.discovery) f.discovery_messages.push_back(discovery_without_signature(message_part(d)));
+  for (std::size_t r = 0; r < kRoles; ++r) {
+    f.discovery_endpoints[r] = f.endpoints[r];
+    f.discovery_endpoints[r].port = static_cast<std::uint16_t>(f.endpoints[r].port + vectors::kDiscoveryPortOffset);
+  }
   return f;
 }
 
@@ -288,9 +328,9 @@ std::vector<Field> fields_of(const Bytes& d) {
   return fields;
 }
 
-Bytes splice(const Fixture& f, ByteView rest) {
+Bytes splice(const std::vector<Bytes>& bases, ByteView rest) {
   if (rest.size() < 3) return Bytes(rest.begin(), rest.end());
-  const Bytes& base = f.bases[rest[0] % f.bases.size()];
+  const Bytes& base = bases[rest[0] % bases.size()];
   const auto fields = fields_of(base);
   const std::uint8_t pick = rest[1];
   const Field field = pick == 0 || fields.size() == 1 ? fields[0] : fields[1 + (pick - 1) % (fields.size() - 1)];
@@ -352,7 +392,7 @@ Outcome fuzz_role(Role role, ByteView input) {
   Outcome o;
   if (input.empty()) return o;
   const std::uint8_t control = input[0];
-  Bytes datagram = (control & kSplice) != 0 ? splice(f, input.subspan(1)) : Bytes(input.begin() + 1, input.end());
+  Bytes datagram = (control & kSplice) != 0 ? splice(f.bases, input.subspan(1)) : Bytes(input.begin() + 1, input.end());
   const std::size_t sender = (control >> kSenderShift) & 0x3;
   if ((control & kReaddress) != 0 && datagram.size() >= wire::kHeaderSize) {
     const auto put_l2 = [&](std::size_t at, wire::Layer2Id l2) {
@@ -385,6 +425,233 @@ Outcome fuzz_role(Role role, ByteView input) {
     deliver(*node, role, from, datagram, later, o);
   }
   return o;
+}
+
+// --- fuzz_discovery: the three discovery agents ------------------------------------------------------------------
+
+// First octet of a fuzz_discovery input (modulo 4): which agent, and the second its control octet
+// (fuzz_harness.hpp documents each bit).
+enum class Agent : std::uint8_t { kRelay = 0, kTarget = 1, kSourceModelA = 2, kSourceModelB = 3 };
+constexpr std::size_t kAgents = 4;
+constexpr std::uint8_t kDiscoverySplice = 0x01;
+constexpr unsigned kDiscoveryPrimeShift = 1;
+constexpr std::uint8_t kDiscoveryTwice = 0x10;
+constexpr std::uint8_t kDiscoveryTimer = 0x20;
+constexpr std::uint8_t kDiscoveryStranger = 0x40;
+constexpr std::uint8_t kDiscoveryVariant = 0x80;
+
+const char* agent_name(Agent agent) {
+  switch (agent) {
+    case Agent::kRelay: return "relay discovery";
+    case Agent::kTarget: return "target discovery";
+    case Agent::kSourceModelA: return "source discovery (Model A)";
+    case Agent::kSourceModelB: return "source discovery (Model B)";
+  }
+  return "?";
+}
+
+// The discovery message types each agent takes, in the vectors' order (docs/protocol.md 10.2 step 2).
+bool takes(Agent agent, std::uint8_t type) {
+  switch (agent) {
+    case Agent::kRelay:
+      return type == wire::kTargetAnnouncementType || type == wire::kSolicitationType ||
+             type == wire::kTargetResponseType;
+    case Agent::kTarget: return type == wire::kTargetSolicitationType;
+    case Agent::kSourceModelA:
+    case Agent::kSourceModelB: return type == wire::kRelayAnnouncementType || type == wire::kResponseType;
+  }
+  return false;
+}
+
+std::uint8_t discovery_type_of(const Bytes& datagram) {
+  return datagram.size() > wire::kHeaderSize ? datagram[wire::kHeaderSize] : 0;
+}
+
+// The genuine discovery datagrams this agent takes, in the vectors' order (the prime bits pick among them).
+std::vector<std::size_t> discovery_taken_by(const Fixture& f, Agent agent) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < f.discovery.size(); ++i) {
+    if (takes(agent, discovery_type_of(f.discovery[i]))) out.push_back(i);
+  }
+  return out;
+}
+
+// An agent's authenticated progress: what it does only after a message passed every check of docs/protocol.md 10.2
+// (and, for a target's response, matched a solicitation of its own).
+bool is_discovery_progress(const protocol::Event& e) {
+  static const std::string_view kNames[] = {"target_discovered", "solicitation_heard", "discovery_response_sent",
+                                            "relay_discovered",  "relay_selected",     "announcement_heard"};
+  return std::ranges::find(kNames, e.name) != std::end(kNames);
+}
+
+// Every discovery datagram an agent emits decodes, fits a datagram and is its own; a relay announcement names
+// every configured target first (docs/protocol.md 10.3), at most kMaxReachableTargets, none twice.
+void check_discovery_sent(const protocol::Output& out, Agent agent, const protocol::LocalParty& self,
+                          const std::vector<protocol::RelayTarget>& configured) {
+  for (const auto& s : out.send) {
+    if (s.datagram.size() > wire::kMaxDatagramSize) {
+      fail(std::string(agent_name(agent)) + " sent a datagram of " + std::to_string(s.datagram.size()) + " octets");
+    }
+    auto d = wire::decode_discovery_datagram(s.datagram);
+    if (!d) {
+      fail(std::string(agent_name(agent)) + " sent a datagram that does not decode (" + d.error().reason +
+           "): " + describe(s.datagram));
+    }
+    const auto& m = d->message.message;
+    if (m.sender_user_info_id != self.user_info_id || d->source != self.layer2_id) {
+      fail(std::string(agent_name(agent)) + " sent a discovery message in another's name: " + describe(s.datagram));
+    }
+    if (m.type != wire::kRelayAnnouncementType) continue;
+    const auto& listed = m.reachable_targets;
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      for (std::size_t j = i + 1; j < listed.size(); ++j) {
+        if (listed[i].user_info_id == listed[j].user_info_id) fail("a relay announcement names a target twice");
+      }
+    }
+    for (std::size_t i = 0; i < configured.size() && i < wire::kMaxReachableTargets; ++i) {
+      if (i >= listed.size() || listed[i].user_info_id != configured[i].user_info_id) {
+        fail("a relay announcement does not name its configured target " + configured[i].user_info_id +
+             " first: " + describe(s.datagram));
+      }
+    }
+  }
+}
+
+// One discovery agent with the vectors' parties, configured as in the vectors' run (u2u-make-vectors): the relay
+// announces to the source and the target and asks with Nonce_2; the source solicits with Nonce_1.
+struct DiscoveryAgent {
+  Agent agent;
+  std::vector<protocol::RelayTarget> configured;  // the relay's
+  std::unique_ptr<protocol::RelayDiscovery> relay;
+  std::unique_ptr<protocol::TargetDiscovery> target;
+  std::unique_ptr<protocol::SourceDiscovery> source;
+
+  protocol::Node& node() {
+    if (relay) return *relay;
+    if (target) return *target;
+    return *source;
+  }
+  const protocol::LocalParty& self(const Fixture& f) const {
+    return f.parties[agent == Agent::kRelay ? kRelay : agent == Agent::kTarget ? kTarget : kSource];
+  }
+  void check(const protocol::Output& out, const Fixture& f) const {
+    check_discovery_sent(out, agent, self(f), configured);
+    if (relay && relay->discovered_targets() > protocol::kMaxDiscoveredTargets) {
+      fail("the relay keeps more than kMaxDiscoveredTargets discovered targets");
+    }
+  }
+};
+
+DiscoveryAgent make_agent(Agent agent, bool variant) {
+  const Fixture& f = fixture();
+  const auto& in = f.inputs;
+  const auto config = [&](Role self, std::vector<Role> to) {
+    protocol::DiscoveryConfig c;
+    for (Role r : to) c.destinations.push_back(f.discovery_endpoints[r]);
+    c.signalling_port = f.endpoints[self].port;
+    return c;
+  };
+  DiscoveryAgent a{agent, {}, nullptr, nullptr, nullptr};
+  switch (agent) {
+    case Agent::kRelay:
+      // The variant: the target is configured (then a solicitation for it is answered at once).
+      if (variant)
+        a.configured = {{in.parties[kTarget].user_info_id, in.parties[kTarget].layer2_id, f.endpoints[kTarget]}};
+      a.relay = std::make_unique<protocol::RelayDiscovery>(f.parties[kRelay], config(kRelay, {kSource, kTarget}),
+                                                           a.configured, fixed(in.nonce_2));
+      break;
+    case Agent::kTarget: {
+      auto c = config(kTarget, {kRelay});
+      c.announce = !variant;  // the variant: Model B only
+      a.target = std::make_unique<protocol::TargetDiscovery>(f.parties[kTarget], std::move(c));
+      break;
+    }
+    case Agent::kSourceModelA:
+    case Agent::kSourceModelB:
+      // The variant: the preference policy, which waits one interval to compare.
+      a.source = std::make_unique<protocol::SourceDiscovery>(
+          f.parties[kSource], config(kSource, {kRelay}), in.parties[kTarget].user_info_id,
+          agent == Agent::kSourceModelB ? protocol::DiscoveryModel::kModelB : protocol::DiscoveryModel::kModelA,
+          variant ? protocol::SelectionPolicy::kPreference : protocol::SelectionPolicy::kFirst,
+          std::vector<std::string>{in.parties[kRelay].user_info_id}, fixed(in.nonce_1));
+      break;
+  }
+  return a;
+}
+
+// Delivers a fuzzed discovery datagram: an agent sends nothing and makes no authenticated progress unless the
+// message's content is one of the vectors' (signature values aside).
+void deliver_discovery(DiscoveryAgent& a, const Endpoint& from, ByteView datagram, const Now& now, Outcome& o) {
+  const Fixture& f = fixture();
+  const auto out = a.node().on_datagram(from, datagram, now);
+  a.check(out, f);
+  o.decoded = wire::decode_discovery_datagram(datagram).ok();
+  const std::size_t progress = static_cast<std::size_t>(std::ranges::count_if(out.events, is_discovery_progress));
+  if ((progress > 0 || !out.send.empty()) && !f.is_genuine_discovery_message(message_part(datagram))) {
+    fail(std::string("the ") + agent_name(a.agent) + (out.send.empty() ? " made progress" : " sent a datagram") +
+         " on a message whose content is not the genuine run's: " + describe(datagram));
+  }
+  o.progress += progress;
+  for (const auto& e : out.events) o.events.push_back(e.name);
+}
+
+// Fires the agent's next deadline (now when none is due yet) and checks it leaves none in the past.
+Now fire_discovery_timer(DiscoveryAgent& a, const Now& now) {
+  const auto deadline = a.node().next_deadline();
+  const MonoTime at = deadline ? std::max(*deadline, now.mono) : now.mono + 1h;
+  const Now later{at, now.wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(at - now.mono)};
+  a.check(a.node().on_timer(later), fixture());
+  if (const auto next = a.node().next_deadline(); next && *next <= later.mono) {
+    fail(std::string("the ") + agent_name(a.agent) + "'s next deadline is not after the timer that just fired");
+  }
+  return later;
+}
+
+// The seeds of fuzz_discovery: each agent with each of the six discovery datagrams, raw; for the ones it takes, after
+// the genuine ones it takes before (a relay's target response: after the solicitation alone, so that it asked),
+// and again as the identity splice of the first IE, delivered twice then after the timer, and with the variant.
+std::vector<Seed> discovery_seeds(const Fixture& f) {
+  static const char* const kAgentFile[kAgents] = {"relay", "target", "source-a", "source-b"};
+  std::vector<Seed> out;
+  for (std::size_t agent_index = 0; agent_index < kAgents; ++agent_index) {
+    const auto agent = static_cast<Agent>(agent_index);
+    const auto taken = discovery_taken_by(f, agent);
+    for (std::size_t i = 0; i < f.discovery.size(); ++i) {
+      const Bytes& d = f.discovery[i];
+      const std::string name = std::string(kAgentFile[agent_index]) + "-discovery-" + std::to_string(i + 1) + "-type-" +
+                               to_hex(message_part(d).first(1));
+      const auto position = std::ranges::find(taken, i);
+      unsigned prime = 0;
+      if (position != taken.end()) {
+        const auto before = static_cast<unsigned>(position - taken.begin());
+        prime = (1u << before) - 1;  // every genuine one it takes before this one
+        if (agent == Agent::kRelay && discovery_type_of(d) == wire::kTargetResponseType) {
+          prime = 0;  // the solicitation alone: the relay, not knowing the target yet, asks for it
+          for (std::size_t k = 0; k < taken.size(); ++k) {
+            if (discovery_type_of(f.discovery[taken[k]]) == wire::kSolicitationType) prime |= 1u << k;
+          }
+        }
+      }
+      const auto control = static_cast<std::uint8_t>(prime << kDiscoveryPrimeShift);
+      const auto seed = [&](std::string kind, std::uint8_t c, ByteView body) {
+        Bytes data{static_cast<std::uint8_t>(agent_index), c};
+        append(data, body);
+        out.push_back({name + "-" + kind, std::move(data)});
+      };
+      seed("raw", control, d);
+      if (position == taken.end()) continue;
+      const auto fields = fields_of(d);
+      if (fields.size() > 1) {  // the identity splice of the first IE: the fuzzer varies the value from there
+        Bytes s{static_cast<std::uint8_t>(i), 1, 0};
+        s.insert(s.end(), d.begin() + static_cast<std::ptrdiff_t>(fields[1].value_begin),
+                 d.begin() + static_cast<std::ptrdiff_t>(fields[1].end));
+        seed("splice", static_cast<std::uint8_t>(control | kDiscoverySplice), s);
+      }
+      seed("twice-timer", static_cast<std::uint8_t>(control | kDiscoveryTwice | kDiscoveryTimer), d);
+      seed("variant", static_cast<std::uint8_t>(control | kDiscoveryVariant), d);
+    }
+  }
+  return out;
 }
 
 // Whether re-encoding must give back the input's exact bytes: not when an IE was skipped as unknown (any IE with
@@ -456,11 +723,43 @@ bool fuzz_decode_one(ByteView input) {
   return true;
 }
 
+Outcome fuzz_discovery_one(ByteView input) {
+  const Fixture& f = fixture();
+  Outcome o;
+  if (input.size() < 2) return o;
+  const auto agent = static_cast<Agent>(input[0] % kAgents);
+  const std::uint8_t control = input[1];
+  const ByteView rest = input.subspan(2);
+  const Bytes datagram =
+      (control & kDiscoverySplice) != 0 ? splice(f.discovery, rest) : Bytes(rest.begin(), rest.end());
+  DiscoveryAgent a = make_agent(agent, (control & kDiscoveryVariant) != 0);
+  Now now = f.now();
+  // As a daemon starts: the first timer at once (announcements; a Model B source solicits with Nonce_1).
+  a.check(a.node().on_timer(now), f);
+  const auto primers = discovery_taken_by(f, agent);
+  const unsigned prime = (control >> kDiscoveryPrimeShift) & 0x7;
+  for (std::size_t i = 0; i < primers.size() && i < 3; ++i) {
+    if ((prime & (1u << i)) == 0) continue;
+    const Bytes& d = f.discovery[primers[i]];
+    a.check(a.node().on_datagram(f.discovery_endpoint_of(d), d, now), f);
+  }
+  const Endpoint& from = (control & kDiscoveryStranger) != 0 ? f.discovery_stranger : f.discovery_endpoint_of(datagram);
+  deliver_discovery(a, from, datagram, now, o);
+  if ((control & kDiscoveryTwice) != 0) deliver_discovery(a, from, datagram, now, o);
+  if ((control & kDiscoveryTimer) != 0) {
+    now = fire_discovery_timer(a, now);
+    deliver_discovery(a, from, datagram, now, o);
+  }
+  return o;
+}
+
 Outcome fuzz_relay_one(ByteView input) { return fuzz_role(kRelay, input); }
 Outcome fuzz_target_one(ByteView input) { return fuzz_role(kTarget, input); }
 Outcome fuzz_source_one(ByteView input) { return fuzz_role(kSource, input); }
 
-std::vector<std::string> target_names() { return {"fuzz_decode", "fuzz_relay", "fuzz_target", "fuzz_source"}; }
+std::vector<std::string> target_names() {
+  return {"fuzz_decode", "fuzz_relay", "fuzz_target", "fuzz_source", "fuzz_discovery"};
+}
 
 Outcome run_one(const std::string& target, ByteView input) {
   if (target == "fuzz_decode") {
@@ -471,6 +770,7 @@ Outcome run_one(const std::string& target, ByteView input) {
   if (target == "fuzz_relay") return fuzz_relay_one(input);
   if (target == "fuzz_target") return fuzz_target_one(input);
   if (target == "fuzz_source") return fuzz_source_one(input);
+  if (target == "fuzz_discovery") return fuzz_discovery_one(input);
   throw std::invalid_argument("no fuzz target " + target);
 }
 
@@ -500,6 +800,7 @@ std::vector<Seed> seeds(const std::string& target) {
     }
     return out;
   }
+  if (target == "fuzz_discovery") return discovery_seeds(f);
   Role role = kRelay;
   if (target == "fuzz_target")
     role = kTarget;

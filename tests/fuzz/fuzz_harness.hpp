@@ -19,6 +19,20 @@
 // (the IE length follows), 1 insert the payload before the field, 2 replace the whole field by the payload,
 // 3 XOR the payload into the value.
 //
+// Input of fuzz_discovery: one octet choosing the discovery agent (modulo 4: 0 RelayDiscovery, 1 TargetDiscovery,
+// 2 SourceDiscovery Model A, 3 SourceDiscovery Model B), one control octet, then the datagram (raw) or a splice
+// whose bases are the vectors' six discovery datagrams. The agent fires its first timer before anything (as a daemon
+// starts: announcements; a Model B source solicits with Nonce_1, a relay asks with Nonce_2, as in the vectors).
+//   bit 0      splice, as above
+//   bits 1-3   prime: bit i delivers first the i-th genuine discovery datagram this agent takes (relay: target
+//              announcement, solicitation, target response; target: target solicitation; source: relay
+//              announcement, response), from its sender's discovery socket
+//   bit 4      deliver the fuzzed datagram twice
+//   bit 5      then fire the agent's next timer (the clocks move to it) and deliver it once more
+//   bit 6      from a stranger's address instead of the discovery socket of the party the header names
+//   bit 7      variant: the relay has the target configured; the target answers only (Model B); the source selects
+//              by preference (relay-ue) instead of the first heard
+//
 // Properties checked (a violation calls the failure handler, which by default prints and aborts):
 //   fuzz_decode  whatever decodes re-encodes to a message that decodes to the same body; the bytes are identical
 //                unless the input holds an IE with the comprehension-not-required bit (skipped when unknown) or a
@@ -28,6 +42,13 @@
 //                only on a message whose content is byte-identical to one of the genuine run (the datagram header
 //                aside, which no signature covers, and the ECDSA signature values, which are randomized: a seed
 //                from an older vectors file is validly signed too); after on_timer(t) the next deadline lies after t.
+//   discovery    every datagram an agent sends decodes as a discovery datagram, fits kMaxDatagramSize and is in the
+//                agent's own name; an agent sends nothing and makes no authenticated progress (target_discovered,
+//                solicitation_heard, discovery_response_sent, relay_discovered, relay_selected,
+//                announcement_heard) on a datagram unless its message's content is byte-identical to one of the
+//                vectors' six (the signature value aside), so nothing reaches or is learnt from an unauthenticated
+//                sender; a relay announcement names the configured targets first, none twice; the relay keeps at
+//                most kMaxDiscoveredTargets discovered targets; after on_timer(t) the next deadline lies after t.
 #include <string>
 #include <vector>
 
@@ -46,6 +67,7 @@ bool fuzz_decode_one(ByteView input);  // true when the input decoded
 Outcome fuzz_relay_one(ByteView input);
 Outcome fuzz_target_one(ByteView input);
 Outcome fuzz_source_one(ByteView input);
+Outcome fuzz_discovery_one(ByteView input);
 
 // Builds the parties from the vectors (key parsing is too slow to do per input). Call from LLVMFuzzerInitialize;
 // every *_one function calls it too.

@@ -162,5 +162,26 @@ TEST(Provision, PrivateKeysAreWrittenWithMode0600) {
   EXPECT_NE(out.find("not overwriting a private key"), std::string::npos) << out;
 }
 
+// The audit's key-log finding at the daemon: a key log that others may read is refused at start (exit 2, one line
+// naming the config key), not filled with KD-sess. lib/logging's unit tests cover links and other owners.
+TEST_F(ConfigErrors, KeyLogFileOthersMayReadExits2NamingTheKey) {
+  const std::string keys = tb.dir() + "/target-ue-keys.log";
+  write(keys, "");
+  ASSERT_EQ(::chmod(keys.c_str(), 0644), 0);
+  replace(tb.config("target-ue"), "  level: info", "  level: info\n  key_log_file: target-ue-keys.log");
+  Process target({bin("target-ue"), "--config", tb.config("target-ue")}, tb.dir() + "/target-ue-start.log");
+  EXPECT_EQ(target.wait(10s), std::optional<int>(2)) << "the daemon started with a key log others may read";
+  const std::string out = read_file(target.log_path());
+  EXPECT_NE(out.find(tb.config("target-ue") + ": log.key_log_file: key log " + keys + " has mode 0644"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("chmod 600 " + keys), std::string::npos) << out;
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << "not one line: " << out;
+  EXPECT_EQ(read_file(keys), "");
+  struct stat st {};
+  ASSERT_EQ(::stat(keys.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
 }  // namespace
 }  // namespace u2u::test

@@ -4,6 +4,7 @@
 // of a fixed size before the first handshake (--flood-lead-datagrams), whatever the machine's speed.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <set>
 
 #include "integration/process.hpp"
@@ -118,6 +119,37 @@ TEST(LoadTool, RequestsWithBadSignaturesAreEachRefusedWithCause6WhileLegitimateS
     EXPECT_EQ(e.value("peer", std::string()).find("load-flood"), std::string::npos) << e.dump();
   }
   EXPECT_FALSE(tb.relay->wait(0ms).has_value()) << "the relay died";
+}
+
+// Issue 20: at u2u-provision's defaults (max_sessions and max_pending 1,024, 45 s timeouts), more handshakes than
+// the tables hold, back to back: each confirmed handshake leaves the tables at once, so every one completes, and
+// after the releases the relay and the target hold nothing in progress and no link.
+TEST(LoadTool, ThreeThousandHandshakesAtTheDefaultsAllCompleteAndTheTablesEmptyAfterTheReleases) {
+  LoopbackTestbed tb;
+  tb.start_relay();
+  tb.start_target();
+  const LoadRun r = run_load(tb, {"--sources", "3000", "--concurrency", "16"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.report["confirmed"], 3000) << r.output;
+  EXPECT_EQ(r.report["failed"], 0);
+  EXPECT_EQ(r.report["releases_acknowledged"], 3000);
+  EXPECT_TRUE(events(tb.log("target-ue"), "check_failed").empty()) << read_file(tb.log("target-ue"));
+  tb.relay->signal(SIGTERM);
+  tb.target->signal(SIGTERM);
+  tb.relay->wait(10s);
+  tb.target->wait(10s);
+  const auto relay = events(tb.log("relay-ue"), "stopping");
+  const auto target = events(tb.log("target-ue"), "stopping");
+  ASSERT_EQ(relay.size(), 1u);
+  ASSERT_EQ(target.size(), 1u);
+  EXPECT_EQ(relay[0]["pending"], 0);
+  EXPECT_EQ(relay[0]["links"], 0);
+  EXPECT_EQ(target[0]["sessions"], 0);
+  EXPECT_EQ(target[0]["links"], 0);
+  // What stays for a while, by design: released routes (link_timeout_ms) and released links (10 s), each at most one
+  // per handshake.
+  EXPECT_LE(relay[0]["released"].get<int>(), 3000);
+  EXPECT_LE(target[0]["released"].get<int>(), 3000);
 }
 
 TEST(LoadTool, UsageErrorsExitWith2AndHelpWith0) {

@@ -217,6 +217,67 @@ TEST(CryptoEcdsa, EverySignatureIsLowS) {
   }
 }
 
+// P-256's group order n, big-endian (FIPS 186-4 D.1.2.3); (r, n - s) is the malleable twin of (r, s).
+constexpr std::string_view kP256OrderHex = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+
+// n - s for a 32-octet big-endian s < n, by schoolbook subtraction: independent of crypto::ecdsa_twin.
+Bytes order_minus(ByteView s) {
+  const Bytes n = hex(kP256OrderHex);
+  Bytes out(32);
+  int borrow = 0;
+  for (std::size_t i = 32; i-- > 0;) {
+    int d = n[i] - s[i] - borrow;
+    borrow = d < 0 ? 1 : 0;
+    out[i] = static_cast<std::uint8_t>(d + 256 * borrow);
+  }
+  return out;
+}
+
+// The audit's malleability finding: a racing injector replaces s by n - s. ECDSA alone accepts that twin for the
+// same message and key, so it must be refused by the low-S rule, while the genuine (low-S) signature verifies.
+TEST(CryptoEcdsa, HighSTwinOfAGenuineSignatureIsRefusedWhileTheOriginalVerifies) {
+  const auto key = fresh_key();
+  for (int i = 0; i < 8; ++i) {
+    SCOPED_TRACE(i);
+    const Bytes message{0x44, 0x43, 0x52, static_cast<std::uint8_t>(i)};
+    const auto genuine = key.sign(message);
+    ASSERT_TRUE(genuine.ok()) << genuine.error().reason;
+    ASSERT_TRUE(key.public_key().verify(message, *genuine).ok());
+
+    // The twin by hand: same r, s' = n - s.
+    crypto::EcdsaSignature forged = *genuine;
+    const Bytes twin_s = order_minus(ByteView(*genuine).last(32));
+    std::copy(twin_s.begin(), twin_s.end(), forged.begin() + 32);
+    ASSERT_NE(forged, *genuine);
+    // crypto::ecdsa_twin builds the same signature, both ways.
+    const auto twin = crypto::ecdsa_twin(*genuine);
+    ASSERT_TRUE(twin.ok()) << twin.error().reason;
+    EXPECT_EQ(*twin, forged);
+    const auto back = crypto::ecdsa_twin(forged);
+    ASSERT_TRUE(back.ok()) << back.error().reason;
+    EXPECT_EQ(*back, *genuine);
+
+    const Status refused = key.public_key().verify(message, forged);
+    ASSERT_FALSE(refused.ok()) << "the high-S twin of a genuine signature verified";
+    EXPECT_EQ(refused.error().cause, Cause::kAuthenticationFailure);
+    EXPECT_EQ(refused.error().check, "signature_high_s") << refused.error().reason;
+    EXPECT_TRUE(key.public_key().verify(message, *genuine).ok());
+  }
+}
+
+TEST(CryptoEcdsa, TwinOfASignatureWhoseSIsNotBelowTheOrderIsAnError) {
+  crypto::EcdsaSignature sig{};
+  sig[0] = 0x01;  // r = 2^248, s = 0
+  EXPECT_FALSE(crypto::ecdsa_twin(sig).ok()) << "s = 0";
+  const Bytes n = hex(kP256OrderHex);
+  std::copy(n.begin(), n.end(), sig.begin() + 32);
+  EXPECT_FALSE(crypto::ecdsa_twin(sig).ok()) << "s = n";
+  sig[63] = 0x50;  // s = n - 1
+  const auto twin = crypto::ecdsa_twin(sig);
+  ASSERT_TRUE(twin.ok()) << twin.error().reason;
+  EXPECT_EQ(to_hex(ByteView(*twin).last(32)), std::string(63, '0') + "1");
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Private key PEM
 

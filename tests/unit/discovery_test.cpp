@@ -16,6 +16,7 @@ using protocol::DiscoveryConfig;
 using protocol::DiscoveryModel;
 using protocol::Output;
 using protocol::RelayDiscovery;
+using protocol::RelayTarget;
 using protocol::SelectionPolicy;
 using protocol::SourceDiscovery;
 using protocol::TargetDiscovery;
@@ -505,6 +506,295 @@ TEST_F(Selection, RelayThatStopsReachingTheTargetIsDropped) {
   EXPECT_FALSE(relay.find(kTarget.id));
   EXPECT_TRUE(net.has("source", "relay_lost"));
   EXPECT_FALSE(source.selected());
+}
+
+// --- freshness: the clock-skew check for every 64-bit timestamp (docs/protocol.md 10.2 step 5) -------------------
+
+// The timestamp is a 64-bit unsigned wire field checked before the certificate and the signature: any value from
+// anyone reaches the skew arithmetic, which must neither overflow nor let a far timestamp through.
+class DiscoveryFreshness : public Discovery {
+ protected:
+  protocol::LocalParty relay_party = party(kRelayA, crypto::Role::kRelay);
+  protocol::LocalParty source_party = party(kSource, crypto::Role::kUe);
+  static constexpr std::uint64_t kSkew = static_cast<std::uint64_t>(protocol::kDefaultDiscoveryMaxClockSkew.count());
+  std::uint64_t ours() const { return protocol::timestamp_ms(now.wall); }
+
+  // relay-a's announcement naming the target, validly signed, with this timestamp.
+  Bytes announcement_at(std::uint64_t timestamp) const {
+    wire::DiscoveryMessage m;
+    m.type = wire::kRelayAnnouncementType;
+    m.sender_user_info_id = kRelayA.id;
+    m.sender_layer2_id = kRelayA.l2;
+    m.signalling_port = kRelayA.link.port;
+    m.relay_service_code = protocol::kDefaultRelayServiceCode;
+    m.timestamp_ms = timestamp;
+    m.reachable_targets = {{kTarget.id, kTarget.l2}};
+    m.certificate = relay_party.certificate.der();
+    auto bytes = protocol::sign_discovery(relay_party, std::move(m));
+    if (!bytes) ADD_FAILURE() << bytes.error().reason;
+    return wire::encode_datagram(kRelayA.l2, wire::kBroadcastLayer2Id, bytes ? *bytes : Bytes{});
+  }
+  Result<crypto::VerifiedPeer> verify_at(std::uint64_t timestamp) const {
+    auto d = wire::decode_discovery_datagram(announcement_at(timestamp));
+    if (!d) return d.error();
+    return protocol::verify_discovery(source_party, d->message, crypto::Role::kRelay, now,
+                                      protocol::kDefaultDiscoveryMaxClockSkew);
+  }
+};
+
+struct FarTimestamp {
+  const char* name;
+  std::uint64_t timestamp;
+  bool relative_to_now;  // timestamp is added to our clock's
+};
+
+const FarTimestamp kFarTimestamps[] = {
+    {"zero", 0, false},
+    {"2^63-1", std::uint64_t{0x7fffffffffffffff}, false},
+    {"2^63", std::uint64_t{1} << 63, false},
+    {"2^63+now (signed difference wraps to INT64_MIN)", std::uint64_t{1} << 63, true},
+    {"2^64-1", ~std::uint64_t{0}, false},
+};
+
+TEST_F(DiscoveryFreshness, TimestampsAnywhereInSixtyFourBitsBeyondTheSkewAreStale) {
+  for (const auto& c : kFarTimestamps) {
+    SCOPED_TRACE(c.name);
+    const std::uint64_t t = c.timestamp + (c.relative_to_now ? ours() : 0);
+    auto r = verify_at(t);
+    ASSERT_FALSE(r.ok()) << "accepted";
+    EXPECT_EQ(r.error().check, "stale");
+    // The reason gives the exact distance, signed: "timestamp -N ms from this clock" for the past.
+    const std::string distance = t > ours() ? std::to_string(t - ours()) : "-" + std::to_string(ours() - t);
+    EXPECT_NE(r.error().reason.find("timestamp " + distance + " ms from this clock"), std::string::npos)
+        << r.error().reason;
+  }
+}
+
+TEST_F(DiscoveryFreshness, TimestampsJustOutsideTheSkewAreStaleAndAtItAccepted) {
+  for (const std::uint64_t t : {ours() - kSkew - 1, ours() + kSkew + 1}) {
+    auto r = verify_at(t);
+    ASSERT_FALSE(r.ok()) << t;
+    EXPECT_EQ(r.error().check, "stale");
+  }
+  for (const std::uint64_t t : {ours() - kSkew, ours(), ours() + kSkew}) {
+    auto r = verify_at(t);
+    EXPECT_TRUE(r.ok()) << t << ": " << r.error().reason;
+  }
+}
+
+TEST_F(DiscoveryFreshness, SourceRefusesAFarTimestampAsStaleAndSelectsNothing) {
+  for (const auto& c : kFarTimestamps) {
+    SCOPED_TRACE(c.name);
+    SourceDiscovery source(source_party, config_for(kSource), kTarget.id, DiscoveryModel::kModelA,
+                           SelectionPolicy::kFirst, {});
+    const auto out =
+        source.on_datagram(kRelayA.discovery, announcement_at(c.timestamp + (c.relative_to_now ? ours() : 0)), now);
+    EXPECT_FALSE(source.selected());
+    const auto refused = std::find_if(out.events.begin(), out.events.end(),
+                                      [](const protocol::Event& e) { return e.name == "discovery_refused"; });
+    ASSERT_NE(refused, out.events.end());
+    EXPECT_EQ(str(*refused, "check"), "stale");
+  }
+}
+
+TEST_F(DiscoveryFreshness, RelayAndTargetRefuseAFarTimestampAsStale) {
+  const std::uint64_t wrapping = (std::uint64_t{1} << 63) + ours();
+  // A target announcement to the relay: the target is not discovered.
+  RelayDiscovery relay(party(kRelayB, crypto::Role::kRelay), config_for(kRelayB), {});
+  const auto target_party = party(kTarget, crypto::Role::kUe);
+  wire::DiscoveryMessage announcement;
+  announcement.type = wire::kTargetAnnouncementType;
+  announcement.sender_user_info_id = kTarget.id;
+  announcement.sender_layer2_id = kTarget.l2;
+  announcement.signalling_port = kTarget.link.port;
+  announcement.timestamp_ms = wrapping;
+  announcement.certificate = target_party.certificate.der();
+  auto signed_announcement = protocol::sign_discovery(target_party, announcement);
+  ASSERT_TRUE(signed_announcement.ok());
+  auto out = relay.on_datagram(kTarget.discovery,
+                               wire::encode_datagram(kTarget.l2, wire::kBroadcastLayer2Id, *signed_announcement), now);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].name, "discovery_refused");
+  EXPECT_EQ(str(out.events[0], "check"), "stale");
+  EXPECT_FALSE(relay.find(kTarget.id));
+  // A relay's target solicitation to the target: not answered.
+  TargetDiscovery target(target_party, config_for(kTarget));
+  wire::DiscoveryMessage ask;
+  ask.type = wire::kTargetSolicitationType;
+  ask.sender_user_info_id = kRelayA.id;
+  ask.sender_layer2_id = kRelayA.l2;
+  ask.target_user_info_id = kTarget.id;
+  ask.nonce.emplace();
+  ask.timestamp_ms = wrapping;
+  ask.certificate = relay_party.certificate.der();
+  auto signed_ask = protocol::sign_discovery(relay_party, ask);
+  ASSERT_TRUE(signed_ask.ok());
+  out = target.on_datagram(kRelayA.discovery, wire::encode_datagram(kRelayA.l2, wire::kBroadcastLayer2Id, *signed_ask),
+                           now);
+  EXPECT_TRUE(out.send.empty());
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(str(out.events[0], "check"), "stale");
+}
+
+// --- the relay's directory: configured targets first, discovered ones bounded (docs/protocol.md 10.3) ------------
+
+class RelayDirectory : public Discovery {
+ protected:
+  static inline const RelayTarget kConfigured{"zz-configured", 0x000909, *Endpoint::parse("10.0.0.9", 4009)};
+
+  // Each discovered target has its own UE credential and its own address.
+  static Endpoint address_of(std::uint32_t n) {
+    return *Endpoint::parse("10.1." + std::to_string(n / 200) + "." + std::to_string(n % 200 + 1), 5003);
+  }
+  // The target `id` announces itself (once, now) to `relay`, from the address of `n`; returns the relay's output.
+  Output discover(RelayDiscovery& relay, const std::string& id, std::uint32_t n) {
+    DiscoveryConfig c;
+    c.destinations = {kRelayA.discovery};
+    c.signalling_port = kTarget.link.port;
+    TargetDiscovery target(pki.party(id, crypto::Role::kUe, 0x010000 + n), c);
+    return relay.on_datagram(address_of(n), target.on_timer(now).send.at(0).datagram, now);
+  }
+  // The targets the relay's next announcement names, in order.
+  std::vector<std::string> announced(RelayDiscovery& relay) {
+    const auto out = relay.on_timer(now);
+    std::vector<std::string> names;
+    if (out.send.empty()) {
+      ADD_FAILURE() << "no announcement";
+      return names;
+    }
+    auto d = wire::decode_discovery_datagram(out.send[0].datagram);
+    if (!d) {
+      ADD_FAILURE() << d.error().reason;
+      return names;
+    }
+    for (const auto& t : d->message.message.reachable_targets) names.push_back(t.user_info_id);
+    return names;
+  }
+  static std::size_t count(const Output& out, std::string_view name) {
+    return static_cast<std::size_t>(
+        std::count_if(out.events.begin(), out.events.end(), [&](const protocol::Event& e) { return e.name == name; }));
+  }
+};
+
+TEST_F(RelayDirectory, NineDiscoveredTargetsNeverDisplaceAConfiguredOne) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {kConfigured});
+  // Nine UE credentials whose names sort before the configured target's.
+  for (std::uint32_t i = 0; i < 9; ++i) discover(relay, "target-" + std::to_string(i), i);
+  const auto names = announced(relay);
+  ASSERT_EQ(names.size(), wire::kMaxReachableTargets);
+  EXPECT_EQ(names.front(), kConfigured.user_info_id);
+  // The announcement is limited, not the directory: the link procedure still routes to each of them.
+  for (std::uint32_t i = 0; i < 9; ++i) EXPECT_TRUE(relay.find("target-" + std::to_string(i))) << i;
+}
+
+TEST_F(RelayDirectory, EightConfiguredTargetsAreAllAnnouncedWhateverIsDiscovered) {
+  std::vector<RelayTarget> configured;
+  for (std::uint32_t i = 0; i < wire::kMaxReachableTargets; ++i) {
+    configured.push_back({"zz-configured-" + std::to_string(i), 0x000900 + i, *Endpoint::parse("10.0.0.9", 4009)});
+  }
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), configured);
+  for (std::uint32_t i = 0; i < 12; ++i) discover(relay, "a-" + std::to_string(i), i);
+  std::vector<std::string> expected;
+  for (const auto& t : configured) expected.push_back(t.user_info_id);
+  EXPECT_EQ(announced(relay), expected);
+}
+
+TEST_F(RelayDirectory, DiscoveredTargetsAreAnnouncedFirstComeFirstKept) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {kConfigured});
+  discover(relay, "m-early", 100);
+  // Later credentials whose names sort first do not push the earlier target out of the announcement.
+  for (std::uint32_t i = 0; i < 9; ++i) discover(relay, "a-" + std::to_string(i), i);
+  const std::vector<std::string> expected{
+      kConfigured.user_info_id, "m-early", "a-0", "a-1", "a-2", "a-3", "a-4", "a-5"};
+  EXPECT_EQ(announced(relay), expected);
+}
+
+TEST_F(RelayDirectory, DiscoveredTargetsAreBoundedAndTheConfiguredOnesKept) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {kConfigured});
+  constexpr std::size_t kExtra = 5;
+  std::size_t discovered = 0;
+  std::size_t ignored = 0;
+  for (std::uint32_t i = 0; i < protocol::kMaxDiscoveredTargets + kExtra; ++i) {
+    const auto out = discover(relay, "t-" + std::to_string(i), i);
+    discovered += count(out, "target_discovered");
+    ignored += count(out, "target_ignored");
+  }
+  EXPECT_EQ(relay.discovered_targets(), protocol::kMaxDiscoveredTargets);
+  EXPECT_EQ(discovered, protocol::kMaxDiscoveredTargets);
+  EXPECT_EQ(ignored, kExtra);
+  // First come, first kept: the earliest are routed, the latest are not; the configured one always is.
+  EXPECT_TRUE(relay.find("t-0"));
+  EXPECT_FALSE(relay.find("t-" + std::to_string(protocol::kMaxDiscoveredTargets)));
+  EXPECT_TRUE(relay.find(kConfigured.user_info_id));
+  EXPECT_EQ(announced(relay).front(), kConfigured.user_info_id);
+  // Once they fall silent they are forgotten, and a new target is discovered again.
+  advance(protocol::kDefaultDiscoveryLifetime);
+  (void)relay.on_timer(now);
+  EXPECT_EQ(relay.discovered_targets(), 0u);
+  EXPECT_TRUE(relay.find(kConfigured.user_info_id));
+  EXPECT_EQ(count(discover(relay, "t-late", 999), "target_discovered"), 1u);
+}
+
+TEST_F(RelayDirectory, OneCredentialIsOneDiscoveredTarget) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {});
+  DiscoveryConfig c;
+  c.destinations = {kRelayA.discovery};
+  c.signalling_port = kTarget.link.port;
+  TargetDiscovery target(pki.party("roaming-ue", crypto::Role::kUe, 0x010101), c);
+  for (std::uint32_t n = 0; n < 5; ++n) {  // from five addresses, each announcement newer
+    (void)relay.on_datagram(address_of(n), target.on_timer(now).send.at(0).datagram, now);
+    advance(protocol::kDefaultDiscoveryInterval);
+  }
+  EXPECT_EQ(relay.discovered_targets(), 1u);
+  ASSERT_TRUE(relay.find("roaming-ue"));
+  EXPECT_EQ(relay.find("roaming-ue")->endpoint.address, address_of(4).address);
+}
+
+TEST_F(RelayDirectory, AConfiguredTargetIsNotTakenOverByAnAnnouncement) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {kConfigured});
+  discover(relay, kConfigured.user_info_id, 7);  // a genuine UE credential with the configured target's name
+  EXPECT_EQ(relay.discovered_targets(), 0u);
+  ASSERT_TRUE(relay.find(kConfigured.user_info_id));
+  EXPECT_EQ(relay.find(kConfigured.user_info_id)->endpoint, kConfigured.endpoint);
+}
+
+TEST_F(RelayDirectory, AForgottenTargetsAnnouncementReplayedLaterIsRefused) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA), {});
+  TargetDiscovery target(party(kTarget, crypto::Role::kUe), config_for(kTarget));
+  const Bytes recorded = target.on_timer(now).send.at(0).datagram;
+  (void)relay.on_datagram(kTarget.discovery, recorded, now);
+  ASSERT_TRUE(relay.find(kTarget.id));
+  advance(protocol::kDefaultDiscoveryLifetime);  // the target leaves: forgotten
+  (void)relay.on_timer(now);
+  ASSERT_FALSE(relay.find(kTarget.id));
+  // Its announcement, replayed within the skew from another address, does not bring it back there.
+  const auto out = relay.on_datagram(address_of(1), recorded, now);
+  EXPECT_FALSE(relay.find(kTarget.id));
+  ASSERT_EQ(count(out, "discovery_refused"), 1u);
+  EXPECT_EQ(str(out.events[0], "check"), "replayed");
+}
+
+TEST_F(RelayDirectory, SolicitorsAreRememberedOnlyWhileTheirSolicitationsCouldBeReplayed) {
+  RelayDiscovery relay(party(kRelayA, crypto::Role::kRelay), config_for(kRelayA, false), {kConfigured});
+  std::vector<Bytes> recorded;
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    SourceDiscovery source(pki.party("source-" + std::to_string(i), crypto::Role::kUe, 0x020000 + i),
+                           config_for(kSource), kConfigured.user_info_id, DiscoveryModel::kModelB,
+                           SelectionPolicy::kFirst, {});
+    recorded.push_back(source.on_timer(now).send.at(0).datagram);
+    const auto out = relay.on_datagram(address_of(i), recorded.back(), now);
+    EXPECT_EQ(count(out, "discovery_response_sent"), 1u) << i;
+  }
+  EXPECT_EQ(relay.remembered_solicitors(), 20u);
+  // Until a replay would be stale anyway, a replay is refused as replayed; then the relay forgets the sender.
+  advance(protocol::kDefaultDiscoveryMaxClockSkew);
+  (void)relay.on_timer(now);
+  EXPECT_EQ(relay.remembered_solicitors(), 20u);
+  EXPECT_EQ(str(relay.on_datagram(address_of(0), recorded[0], now).events.at(0), "check"), "replayed");
+  advance(1ms);
+  (void)relay.on_timer(now);
+  EXPECT_EQ(relay.remembered_solicitors(), 0u);
+  EXPECT_EQ(str(relay.on_datagram(address_of(1), recorded[1], now).events.at(0), "check"), "stale");
 }
 
 // --- discovery, then the link procedure through the selected relay ------------------------------------------------

@@ -98,6 +98,16 @@ TEST_F(FuzzHarness, GenuineSeedsGetPastEverySignatureCheck) {
   EXPECT_GE(progressing("fuzz_relay"), 2u) << "the relay verifies no genuine request and accept (steps 2 and 6)";
   EXPECT_GE(progressing("fuzz_target"), 1u) << "the target verifies no genuine request (step 4)";
   EXPECT_GE(progressing("fuzz_source"), 1u) << "the source verifies no genuine accept (step 8)";
+  // fuzz_discovery: each agent (the first input octet) accepts the genuine discovery messages it takes.
+  std::size_t discovery_progress[4] = {};
+  for (const auto& seed : fuzz::seeds("fuzz_discovery")) {
+    ASSERT_GE(seed.data.size(), 2u) << seed.name;
+    if (fuzz::run_one("fuzz_discovery", seed.data).progress > 0) ++discovery_progress[seed.data[0] % 4];
+  }
+  EXPECT_GE(discovery_progress[0], 3u) << "the relay accepts no genuine target announcement, solicitation or response";
+  EXPECT_GE(discovery_progress[1], 1u) << "the target accepts no genuine target solicitation";
+  EXPECT_GE(discovery_progress[2], 1u) << "a Model A source accepts no genuine relay announcement";
+  EXPECT_GE(discovery_progress[3], 2u) << "a Model B source accepts no genuine announcement or response";
 }
 
 // A splice reaches the checks: the step 1 request with one bit of the Source User Info ID flipped is refused at
@@ -109,6 +119,22 @@ TEST_F(FuzzHarness, ASplicedRequestIsRefusedByTheRelay) {
   EXPECT_TRUE(outcome.decoded);
   EXPECT_EQ(outcome.progress, 0u);
   EXPECT_NE(std::find(outcome.events.begin(), outcome.events.end(), "check_failed"), outcome.events.end());
+}
+
+// The timestamp is checked before the certificate and the signature, so a splice reaches the clock-skew arithmetic
+// with any 64-bit value: the relay announcement (base 1) with its timestamp (field 5) replaced is refused as stale,
+// without progress (and, in the sanitizer build, without signed overflow).
+TEST_F(FuzzHarness, ADiscoveryTimestampAnywhereInSixtyFourBitsIsRefusedAsStale) {
+  for (const std::uint64_t t : {std::uint64_t{0}, std::uint64_t{0x7fffffffffffffff}, std::uint64_t{1} << 63,
+                                (std::uint64_t{1} << 63) + 1780272000000u, ~std::uint64_t{0}}) {
+    // agent 2 (Model A source); control: splice; base 1, field 5, op 0 (replace the value).
+    Bytes input{0x02, 0x01, 0x01, 0x05, 0x00};
+    for (int shift = 56; shift >= 0; shift -= 8) input.push_back(static_cast<std::uint8_t>(t >> shift));
+    const auto outcome = fuzz::fuzz_discovery_one(input);
+    EXPECT_TRUE(outcome.decoded) << t;
+    EXPECT_EQ(outcome.progress, 0u) << t;
+    EXPECT_NE(std::find(outcome.events.begin(), outcome.events.end(), "discovery_refused"), outcome.events.end()) << t;
+  }
 }
 
 }  // namespace

@@ -51,6 +51,15 @@ class InMemoryNetwork {
   std::map<Endpoint, std::pair<std::string, protocol::Node*>> nodes_;
 };
 
+// The canonical three parties of one PKI (key generation is the slow part: tests reuse them).
+struct Parties {
+  explicit Parties(const TestPki& pki)
+      : source(pki.party("source-ue", crypto::Role::kUe, kSourceL2)),
+        relay(pki.party("relay-ue", crypto::Role::kRelay, kRelayL2)),
+        target(pki.party("target-ue", crypto::Role::kUe, kTargetL2)) {}
+  protocol::LocalParty source, relay, target;
+};
+
 // The canonical three parties from one PKI, wired together.
 struct Testbed {
   explicit Testbed(const TestPki& pki);

@@ -11,14 +11,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Parties {
-  explicit Parties(const TestPki& pki)
-      : source(pki.party("source-ue", crypto::Role::kUe, kSourceL2)),
-        relay(pki.party("relay-ue", crypto::Role::kRelay, kRelayL2)),
-        target(pki.party("target-ue", crypto::Role::kUe, kTargetL2)) {}
-  protocol::LocalParty source, relay, target;
-};
-
 // Loses and duplicates datagrams at random, the same rates on every hop and in both directions.
 void impair(InMemoryNetwork& net, std::mt19937& rng, double loss, double duplication) {
   net.on_flight = [&rng, loss](InFlight&) { return std::uniform_real_distribution<>(0, 1)(rng) >= loss; };
@@ -153,8 +145,12 @@ TEST(Reliability, ReleaseFreesTheLinkAtTheRelayAndTheTarget) {
   EXPECT_EQ(tb.relay.link_count(), 0u);
   EXPECT_EQ(tb.relay.pending_count(), 0u);
   EXPECT_EQ(tb.target.keys_for("source-ue"), nullptr);
+  EXPECT_EQ(tb.target.link_count(), 0u);
+  EXPECT_EQ(tb.target.released_count(), 1u);  // its RELEASE ACCEPT kept for a retransmitted request
+  EXPECT_EQ(tb.relay.released_count(), 1u);   // the route kept for link_timeout, unless the release was forged
   tb.fire_timers(later(test_now(), 1min));
-  EXPECT_EQ(tb.target.link_count(), 0u);  // the released link's accept is kept 10 s, then gone
+  EXPECT_EQ(tb.target.released_count(), 0u);  // kept 10 s, then gone
+  EXPECT_EQ(tb.relay.released_count(), 0u);
 }
 
 TEST(Reliability, RelayOrTargetRestartedIsDetectedAndTheSourceEstablishesAgain) {
@@ -234,9 +230,9 @@ TEST(Reliability, TheRateLimiterForgetsASenderOnceItsBucketHasRefilledAndStillLi
   Endpoint flooder = kSourceEndpoint;
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(limit.admit(flooder, t0));
   EXPECT_FALSE(limit.admit(flooder, t0));
-  for (std::uint16_t port = 1; port <= 100; ++port) {
+  for (std::uint8_t host = 1; host <= 100; ++host) {
     Endpoint other = kSourceEndpoint;
-    other.port = port;
+    other.address[2] = host;  // 10.0.<host>.1: another host each
     EXPECT_TRUE(limit.admit(other, t0 + 1s));
   }
   EXPECT_EQ(limit.senders(), 101u);

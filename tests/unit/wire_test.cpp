@@ -49,6 +49,7 @@ wire::DirectCommunicationRequest sample_request(bool relayed, bool ephemeral = f
   r.source_user_info_id = "source-ue";
   r.target_user_info_id = "target-ue";
   r.target_layer2_id = 0xA1B2C3;
+  r.selected_relay_user_info_id = "relay-ue";
   r.nonce_1 = counting<wire::kNonceSize>(0x10);
   if (ephemeral) r.source_ephemeral_key = sample_ephemeral_key(0xC1);
   r.source_certificate = counting_bytes(100, 0x90);
@@ -62,6 +63,7 @@ wire::DirectCommunicationAccept sample_accept(bool relayed, bool ephemeral = fal
   wire::DirectCommunicationAccept a;
   a.target_user_info_id = "target-ue";
   a.request_digest = counting<wire::kDigestSize>(0xD0);
+  a.relay_certificate_digest = counting<wire::kDigestSize>(0xC0);
   a.nonce_2 = counting<wire::kNonceSize>(0x20);
   if (ephemeral) a.target_ephemeral_key = sample_ephemeral_key(0x71);
   a.target_certificate = counting_bytes(110, 0x05);
@@ -132,10 +134,11 @@ RawMessage raw_request(const wire::DirectCommunicationRequest& r) {
   const std::array<std::uint8_t, 3> l2{static_cast<std::uint8_t>(r.target_layer2_id >> 16),
                                        static_cast<std::uint8_t>(r.target_layer2_id >> 8),
                                        static_cast<std::uint8_t>(r.target_layer2_id)};
-  RawMessage m{0x01,
-               {ie(Iei::kSourceUserInfoId, as_bytes(r.source_user_info_id)),
-                ie(Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id)), ie(Iei::kTargetLayer2Id, l2),
-                ie(Iei::kNonce1, r.nonce_1)}};
+  RawMessage m{
+      0x01,
+      {ie(Iei::kSourceUserInfoId, as_bytes(r.source_user_info_id)),
+       ie(Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id)), ie(Iei::kTargetLayer2Id, l2),
+       ie(Iei::kSelectedRelayUserInfoId, as_bytes(r.selected_relay_user_info_id)), ie(Iei::kNonce1, r.nonce_1)}};
   if (r.source_ephemeral_key) m.ies.push_back(ie(Iei::kSourceEphemeralKey, *r.source_ephemeral_key));
   m.ies.push_back(ie(Iei::kSourceCertificate, r.source_certificate));
   m.ies.push_back(ie(Iei::kSignSource, r.sign_source));
@@ -146,7 +149,7 @@ RawMessage raw_request(const wire::DirectCommunicationRequest& r) {
 RawMessage raw_accept(const wire::DirectCommunicationAccept& a) {
   RawMessage m{0x02,
                {ie(Iei::kTargetUserInfoId, as_bytes(a.target_user_info_id)), ie(Iei::kRequestDigest, a.request_digest),
-                ie(Iei::kNonce2, a.nonce_2)}};
+                ie(Iei::kRelayCertificateDigest, a.relay_certificate_digest), ie(Iei::kNonce2, a.nonce_2)}};
   if (a.target_ephemeral_key) m.ies.push_back(ie(Iei::kTargetEphemeralKey, *a.target_ephemeral_key));
   m.ies.push_back(ie(Iei::kTargetCertificate, a.target_certificate));
   m.ies.push_back(ie(Iei::kKeyConfirmationMac, a.key_confirmation_mac));
@@ -326,7 +329,8 @@ TEST(WireRoundTrip, EphemeralKeyAndMacIesHaveTheirDocumentedHeaders) {
   const auto request = sample_request(false, true);
   const Bytes without_key = wire::encode_request_unsigned(sample_request(false, false));
   const Bytes bytes = wire::encode_request_unsigned(request);
-  const std::size_t after_nonce = 1 + (3 + 9) + (3 + 9) + (3 + 3) + (3 + 16);  // 9-octet User Info IDs
+  // 9-octet User Info IDs, an 8-octet selected relay.
+  const std::size_t after_nonce = 1 + (3 + 9) + (3 + 9) + (3 + 3) + (3 + 8) + (3 + 16);
   ASSERT_EQ(bytes.size(), without_key.size() + 3 + 65);
   EXPECT_TRUE(std::equal(without_key.begin(), without_key.begin() + after_nonce, bytes.begin()));
   EXPECT_TRUE(std::equal(without_key.begin() + after_nonce, without_key.end(), bytes.begin() + after_nonce + 3 + 65));
@@ -339,7 +343,7 @@ TEST(WireRoundTrip, EphemeralKeyAndMacIesHaveTheirDocumentedHeaders) {
   // Target ephemeral public key: 0x0F, 65 octets, right after Nonce_2 (0x08, 16 octets).
   const auto accept = sample_accept(false, true);
   const Bytes accept_bytes = wire::encode(accept);
-  const std::size_t after_nonce_2 = 1 + (3 + 9) + (3 + 32) + (3 + 16);
+  const std::size_t after_nonce_2 = 1 + (3 + 9) + (3 + 32) + (3 + 32) + (3 + 16);
   EXPECT_EQ(Bytes(accept_bytes.begin() + after_nonce_2 - 19, accept_bytes.begin() + after_nonce_2 - 16),
             (Bytes{0x08, 0x00, 0x10}));
   EXPECT_EQ(Bytes(accept_bytes.begin() + after_nonce_2, accept_bytes.begin() + after_nonce_2 + 3),
@@ -814,14 +818,14 @@ TEST(WireDecode, IgnorableUnknownIeIsSkippedAtEveryPositionBeforeTheFinalSignatu
 TEST(WireDecode, SkippedIgnorableIeStaysInsideTheSignedBytes) {
   // An IE the receiver does not understand is still covered by the signature that follows it.
   RawMessage raw = raw_request(sample_request(true));
-  raw.ies.insert(raw.ies.begin() + 3, ignorable_ie());      // among the source's IEs, before Nonce_1
-  raw.ies.insert(raw.ies.begin() + 9, ignorable_ie(0x81));  // between the relay's certificate and SIGN1-relay
-  ASSERT_EQ(raw.ies[10].iei, static_cast<std::uint8_t>(Iei::kSign1Relay));
+  raw.ies.insert(raw.ies.begin() + 3, ignorable_ie());       // among the source's IEs, before the selected relay
+  raw.ies.insert(raw.ies.begin() + 10, ignorable_ie(0x81));  // between the relay's certificate and SIGN1-relay
+  ASSERT_EQ(raw.ies[11].iei, static_cast<std::uint8_t>(Iei::kSign1Relay));
   const Bytes bytes = serialize(raw);
   auto m = wire::decode_message(bytes);
   ASSERT_TRUE(m.ok()) << m.error().reason;
   Bytes covered_by_source;
-  for (std::size_t i = 0; i < 6; ++i) append(covered_by_source, serialize_ie(raw.ies[i]));
+  for (std::size_t i = 0; i < 7; ++i) append(covered_by_source, serialize_ie(raw.ies[i]));
   covered_by_source.insert(covered_by_source.begin(), 0x01);
   EXPECT_TRUE(std::ranges::equal(m->covered_by_first_signature(), covered_by_source));
   EXPECT_EQ(m->covered_by_relay_signature().size(), bytes.size() - (wire::kIeHeaderSize + wire::kSignatureSize));
@@ -867,13 +871,15 @@ Bounds bounds_of(std::uint8_t iei) {
   switch (static_cast<Iei>(iei)) {
     case Iei::kSourceUserInfoId:
     case Iei::kTargetUserInfoId:
-    case Iei::kRelayUserInfoId: return {wire::kUserInfoIdMinSize, wire::kUserInfoIdMaxSize, 'u'};
+    case Iei::kRelayUserInfoId:
+    case Iei::kSelectedRelayUserInfoId: return {wire::kUserInfoIdMinSize, wire::kUserInfoIdMaxSize, 'u'};
     case Iei::kSourceCertificate:
     case Iei::kTargetCertificate:
     case Iei::kRelayCertificate: return {1, wire::kCertificateMaxSize, 0x30};
     case Iei::kNonce1:
     case Iei::kNonce2: return {wire::kNonceSize, wire::kNonceSize, 0x5A};
-    case Iei::kRequestDigest: return {wire::kDigestSize, wire::kDigestSize, 0x5A};
+    case Iei::kRequestDigest:
+    case Iei::kRelayCertificateDigest: return {wire::kDigestSize, wire::kDigestSize, 0x5A};
     case Iei::kSignSource:
     case Iei::kSignTarget:
     case Iei::kSign1Relay:
@@ -892,7 +898,7 @@ Bounds bounds_of(std::uint8_t iei) {
 TEST(WireDecode, IeBoundsAreTheOnesDocumentedInProtocolMdSection3) {
   EXPECT_EQ(wire::kUserInfoIdMinSize, 1u);
   EXPECT_EQ(wire::kUserInfoIdMaxSize, 64u);
-  EXPECT_EQ(wire::kCertificateMaxSize, 480u);
+  EXPECT_EQ(wire::kCertificateMaxSize, 470u);
   EXPECT_EQ(wire::kNonceSize, 16u);
   EXPECT_EQ(wire::kDigestSize, 32u);
   EXPECT_EQ(wire::kSignatureSize, 64u);
@@ -925,8 +931,8 @@ TEST(WireDecode, EveryIeLengthOutsideItsBoundsIsRefusedAndEveryBoundItselfAccept
       ++checked;
     }
   }
-  // Relayed request 10 IEs, relayed accept 10, reject 3, link confirm 2.
-  EXPECT_EQ(checked, 25u);
+  // Relayed request 11 IEs, relayed accept 11, reject 3, link confirm 2.
+  EXPECT_EQ(checked, 27u);
 }
 
 TEST(WireDecode, FixedSizeNewIesRefuseEveryOtherLengthWithTheirName) {
@@ -1069,6 +1075,7 @@ wire::DirectCommunicationRequest largest_request() {
   auto r = sample_request(true, true);
   r.source_user_info_id.assign(wire::kUserInfoIdMaxSize, 's');
   r.target_user_info_id.assign(wire::kUserInfoIdMaxSize, 't');
+  r.selected_relay_user_info_id.assign(wire::kUserInfoIdMaxSize, 'r');
   r.source_certificate.assign(wire::kCertificateMaxSize, 0x30);
   r.relay->user_info_id.assign(wire::kUserInfoIdMaxSize, 'r');
   r.relay->certificate.assign(wire::kCertificateMaxSize, 0x30);

@@ -23,6 +23,10 @@
 //     and "acceptable" in tcId 362; refusing explicit parameters satisfies both.)
 //   - BerEncodedSignature / MissingZero / InvalidEncoding (ECDSA, DER): refused; verify_der takes DER only.
 //   - SignatureSize (ECDSA, P1363): refused; verify takes exactly 64 octets.
+// Beyond Wycheproof, verify and verify_der take low-S signatures only (docs/protocol.md 4.1): a vector marked
+// "valid" whose s > n/2 must be refused with check "signature_high_s", and the primitive is checked on its twin
+// (r, n - s) instead, which verify must accept (ECDSA accepts both or neither). In the P1363 file every 64-octet
+// vector with n/2 < s < n also has its twin checked against the vector's result, invalid ones included.
 // An acceptable vector with a flag missing from its file's policy table fails the test, so that a new vector set
 // forces a decision here. The files in this copy hold acceptable vectors only for ECDH.
 //
@@ -87,6 +91,7 @@ struct Tally {
   int valid = 0;
   int invalid = 0;
   int acceptable = 0;
+  int valid_high_s = 0;  // ECDSA: valid vectors refused as high-S, their low-S twins accepted
   int total() const { return valid + invalid + acceptable; }
 };
 
@@ -114,9 +119,12 @@ void report(std::string_view file, const json& doc, const Tally& tally) {
   ::testing::Test::RecordProperty("vectors_valid", tally.valid);
   ::testing::Test::RecordProperty("vectors_invalid", tally.invalid);
   ::testing::Test::RecordProperty("vectors_acceptable", tally.acceptable);
+  ::testing::Test::RecordProperty("vectors_valid_high_s", tally.valid_high_s);
   std::cout << "[ Wycheproof ] " << file << ": " << tally.valid << " valid, " << tally.invalid << " invalid, "
             << tally.acceptable << " acceptable (" << tally.total() << " of " << doc.at("numberOfTests")
-            << " in the file)\n";
+            << " in the file)";
+  if (tally.valid_high_s > 0) std::cout << "; " << tally.valid_high_s << " valid high-S refused, twins accepted";
+  std::cout << "\n";
   EXPECT_GT(tally.total(), 0) << file << " holds no vectors";
   EXPECT_EQ(tally.total(), doc.at("numberOfTests").get<int>()) << file << ": vectors processed != numberOfTests";
 }
@@ -256,6 +264,40 @@ Result<crypto::PrivateKey> private_key_from_scalar(ByteView scalar) {
 
 enum class SignatureFormat { kDer, kP1363 };
 
+// floor(n / 2) and n for P-256, big-endian, 32 octets: lexicographic order of the octets is numeric order.
+constexpr std::string_view kHalfOrderHex = "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8";
+constexpr std::string_view kOrderHex = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+
+// n/2 < s < n: the signature is high-S and has a twin (r, n - s).
+bool high_s_with_twin(const crypto::EcdsaSignature& sig) {
+  Bytes half, order;
+  from_hex(kHalfOrderHex, half);
+  from_hex(kOrderHex, order);
+  const ByteView s = ByteView(sig).last(crypto::kScalarSize);
+  return std::lexicographical_compare(half.begin(), half.end(), s.begin(), s.end()) &&
+         std::lexicographical_compare(s.begin(), s.end(), order.begin(), order.end());
+}
+
+// r || s of a strict DER ECDSA-Sig-Value whose integers fit 32 octets (every valid P-256 vector), else nullopt.
+std::optional<crypto::EcdsaSignature> p1363_from_der(ByteView der) {
+  crypto::EcdsaSignature out{};
+  if (der.size() < 2 || der[0] != 0x30 || der[1] >= 0x80 || static_cast<std::size_t>(der[1]) != der.size() - 2) {
+    return std::nullopt;
+  }
+  ByteView rest = der.subspan(2);
+  for (std::size_t half = 0; half < 2; ++half) {
+    if (rest.size() < 2 || rest[0] != 0x02 || rest[1] >= 0x80 || rest[1] + 2u > rest.size()) return std::nullopt;
+    ByteView value = rest.subspan(2, rest[1]);
+    rest = rest.subspan(2u + rest[1]);
+    if (!value.empty() && value[0] == 0x00) value = value.subspan(1);
+    if (value.size() > crypto::kScalarSize) return std::nullopt;
+    std::copy(value.begin(), value.end(),
+              out.begin() + static_cast<std::ptrdiff_t>((half + 1) * crypto::kScalarSize - value.size()));
+  }
+  if (!rest.empty()) return std::nullopt;
+  return out;
+}
+
 void run_ecdsa(std::string_view file, SignatureFormat format, const Policy& policy) {
   std::string error;
   const auto doc = load_vectors(file, error);
@@ -287,6 +329,33 @@ void run_ecdsa(std::string_view file, SignatureFormat format, const Policy& poli
             format == SignatureFormat::kDer ? key->verify_der(message, signature) : key->verify(message, signature);
       }
       const Outcome outcome = verdict.ok() ? Outcome::kAccepted : Outcome::kRefused;
+      // The signature as r || s, when it has that form: every P1363 vector of 64 octets, every valid DER vector.
+      std::optional<crypto::EcdsaSignature> rs;
+      if (format == SignatureFormat::kP1363 && signature.size() == crypto::kEcdsaSignatureSize) {
+        rs.emplace();
+        std::copy(signature.begin(), signature.end(), rs->begin());
+      } else if (format == SignatureFormat::kDer && test.at("result") == "valid") {
+        rs = p1363_from_der(signature);
+        EXPECT_TRUE(rs.has_value()) << file << " " << describe(test) << ": a valid vector that is not r, s in DER";
+      }
+      if (rs && high_s_with_twin(*rs) && key.ok()) {
+        // Low-S: refused as high-S whatever Wycheproof says; the primitive is checked on the twin instead.
+        EXPECT_EQ(outcome, Outcome::kRefused) << file << " " << describe(test) << ": a high-S signature verified";
+        const auto twin = crypto::ecdsa_twin(*rs);
+        ASSERT_TRUE(twin.ok()) << file << " " << describe(test) << ": " << twin.error().reason;
+        const Status twin_verdict = key->verify(message, *twin);
+        if (test.at("result") == "valid") {
+          ++tally.valid_high_s;
+          EXPECT_EQ(verdict.ok() ? "" : verdict.error().check, "signature_high_s")
+              << file << " " << describe(test) << (verdict.ok() ? std::string() : ": " + verdict.error().reason);
+          EXPECT_TRUE(twin_verdict.ok()) << file << " " << describe(test)
+                                         << ": the low-S twin of a valid vector: " << twin_verdict.error().reason;
+        } else if (format == SignatureFormat::kP1363) {
+          EXPECT_EQ(twin_verdict.ok() ? Outcome::kAccepted : Outcome::kRefused, *expected)
+              << file << " " << describe(test) << ": its low-S twin";
+        }
+        continue;
+      }
       EXPECT_EQ(outcome, *expected) << file << " " << describe(test)
                                     << (verdict.ok() ? std::string() : ": " + verdict.error().reason);
       if (format == SignatureFormat::kP1363 && signature.size() != crypto::kEcdsaSignatureSize) {

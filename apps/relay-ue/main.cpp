@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
   if (discovery) {
     if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
   }
+  // Data PDUs (docs/protocol.md 11.5): routed by their link's label, forwarded unchanged but for the Layer-2 header.
+  service.runner().set_data_handler([&](const Endpoint& from, std::span<std::uint8_t> d) -> std::optional<Endpoint> {
+    const auto route = relay.route_data(from, d);
+    if (!route.to) service.log().emit(protocol::dropped_event(route.drop_reason, from));
+    return route.to;
+  });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending)));

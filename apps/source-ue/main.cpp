@@ -1,6 +1,7 @@
 // source-ue: the source UE daemon (seed steps 1 and 8).
 #include <boost/asio/post.hpp>
 
+#include "daemon/data_plane.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -27,7 +28,8 @@ protocol::SourceConfig source_config(protocol::LocalParty self, const config::So
       .keepalive_interval = file.keepalive_interval,
       .t5085 = {file.keepalive_timeout, file.keepalive_max_tries, 1, protocol::kJitterPercent},
       .forward_secrecy = file.forward_secrecy,
-      .max_link_lifetime = file.link_max_lifetime};
+      .max_link_lifetime = file.link_max_lifetime,
+      .data_suites = file.data.algorithms};
 }
 
 int main(int argc, char** argv) {
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
     discovery.emplace(self, std::move(d).value(), file.target_user_info_id, file.discovery->model,
                       file.discovery->selection, file.discovery->preference);
   }
+  daemon::data_warnings(file.data, warnings);
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
   protocol::SourceUe source(source_config(std::move(self), file, relay_endpoint));
@@ -54,6 +57,13 @@ int main(int argc, char** argv) {
   if (auto s = service.bind(source, listen); !s) return daemon::config_error(kSpec, s.error());
   if (discovery) {
     if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
+  }
+  // The user data the link carries (data:), once the target has acknowledged the LINK CONFIRM.
+  std::optional<daemon::DataPlane> data_plane;
+  if (auto s = daemon::start_data_plane(data_plane, service.io(), service.runner(), service.log(), file.data,
+                                        file.common.file, dataplane::kDirectionFromSource, file.common.layer2_id);
+      !s) {
+    return daemon::config_error(kSpec, s.error());
   }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("relay", discovery ? std::string("(discovery)") : file.relay_user_info_id)
@@ -77,6 +87,7 @@ int main(int argc, char** argv) {
       if (!selected) return;  // wait for relay_selected
       source.select_relay(selected->user_info_id, selected->layer2_id, selected->endpoint, selected->target_layer2_id);
     }
+    if (data_plane) data_plane->all_down("a new handshake");
     service.runner().dispatch(source.start(now()));
   };
   const auto begin_after = [&](Millis wait) {
@@ -96,6 +107,13 @@ int main(int argc, char** argv) {
   };
   service.runner().set_event_hook([&](const protocol::Event& e) {
     service.record_keys(e, source.keys());
+    if (data_plane && e.name == "link_confirmed" && source.keys() != nullptr) {
+      data_plane->link_up(daemon::event_text(e, "session"), *source.link_digest(), *source.keys(),
+                          source.config().relay_endpoint, source.config().relay_layer2_id);
+    }
+    if (data_plane && (e.name == "link_lost" || e.name == "link_released")) {
+      data_plane->link_down(daemon::event_text(e, "session"), e.name);
+    }
     if (e.name == "link_confirmed" && once) return release_and_stop(daemon::kExitOk);
     if (e.name == "link_released" && stopping) return service.stop(result);
     if (e.name != "link_failed" && e.name != "link_lost") return;
@@ -120,6 +138,12 @@ int main(int argc, char** argv) {
       const bool linked_through_it = source.state() == protocol::SourceUe::State::kEstablished &&
                                      source.config().relay_user_info_id == discovery->selected()->user_info_id;
       if (!linked_through_it) boost::asio::post(service.io(), begin);
+    });
+  }
+  if (data_plane) {
+    // COUNT exhausted under this KD-sess: a new handshake gives new keys (rekeying will do this without one).
+    data_plane->on_exhausted([&](const std::string&) {
+      if (!once && !stopping) begin_after(Millis(0));
     });
   }
   service.on_shutdown([&] { release_and_stop(result); });

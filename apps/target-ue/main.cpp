@@ -1,6 +1,7 @@
 // target-ue: the target UE daemon (seed steps 4 and 5).
 #include <boost/asio/post.hpp>
 
+#include "daemon/data_plane.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     if (!d) return daemon::config_error(kSpec, d.error());
     discovery.emplace(self, std::move(d).value());
   }
+  daemon::data_warnings(file.data, warnings);
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
   protocol::TargetUe target(protocol::TargetConfig{.self = std::move(self),
@@ -36,17 +38,34 @@ int main(int argc, char** argv) {
                                                    .replay_window = file.replay_window,
                                                    .replay_cache_size = file.replay_cache_size,
                                                    .link_timeout = file.link_timeout,
-                                                   .max_link_lifetime = file.link_max_lifetime});
+                                                   .max_link_lifetime = file.link_max_lifetime,
+                                                   .data_suites = file.data.algorithms});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
   if (discovery) {
     if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
   }
+  // The user data the links carry (data:): every link receives; the TUN interface and the listening forwards send
+  // on the link established last.
+  std::optional<daemon::DataPlane> data_plane;
+  if (auto s = daemon::start_data_plane(data_plane, service.io(), service.runner(), service.log(), file.data,
+                                        file.common.file, dataplane::kDirectionFromTarget, file.common.layer2_id);
+      !s) {
+    return daemon::config_error(kSpec, s.error());
+  }
   service.runner().set_event_hook([&](const protocol::Event& e) {
-    if (e.name != "link_established") return;
-    const auto* peer = e.find("peer");
-    if (peer != nullptr && std::holds_alternative<std::string>(*peer)) {
-      service.record_keys(e, target.keys_for(std::get<std::string>(*peer)));
+    const std::string session = daemon::event_text(e, "session");
+    if (e.name == "link_established") {
+      const std::string peer = daemon::event_text(e, "peer");
+      service.record_keys(e, target.keys_for(peer));
+      if (data_plane) {
+        if (const auto link = target.link_of(peer)) {
+          data_plane->link_up(session, link->digest, *link->keys, link->relay_endpoint, link->relay_layer2_id);
+        }
+      }
+    } else if (data_plane && (e.name == "link_released" || e.name == "link_expired" || e.name == "link_replaced" ||
+                              e.name == "link_revoked")) {
+      data_plane->link_down(session, e.name);
     }
   });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")

@@ -10,6 +10,7 @@ std::string_view cause_name(Cause cause) {
     case Cause::kLackOfResources: return "lack of resources";
     case Cause::kAuthenticationFailure: return "authentication failure";
     case Cause::kIntegrityFailure: return "integrity failure";
+    case Cause::kSecurityCapabilitiesMismatch: return "UE security capabilities mismatch";
     case Cause::kCongestion: return "congestion";
     case Cause::kProtocolErrorUnspecified: return "protocol error, unspecified";
   }
@@ -23,6 +24,7 @@ Cause cause_from_wire(std::uint8_t value) {
     case Cause::kLackOfResources:
     case Cause::kAuthenticationFailure:
     case Cause::kIntegrityFailure:
+    case Cause::kSecurityCapabilitiesMismatch:
     case Cause::kCongestion:
     case Cause::kProtocolErrorUnspecified: return static_cast<Cause>(value);
     case Cause::kNone: break;

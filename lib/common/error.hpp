@@ -18,6 +18,7 @@ enum class Cause : std::uint8_t {
   kLackOfResources = 5,
   kAuthenticationFailure = 6,
   kIntegrityFailure = 7,
+  kSecurityCapabilitiesMismatch = 8,  // no user-plane suite both ends accept
   kCongestion = 13,
   kProtocolErrorUnspecified = 111,
 };

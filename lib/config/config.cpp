@@ -313,6 +313,85 @@ Result<std::string> read_file(const std::string& config_file, const std::string&
 
 namespace {
 
+// "a.b.c.d/len": the TUN interface's IPv4 address and prefix length.
+void parse_tun_address(const std::string& key, const std::string& text, TunFile& tun) {
+  const auto slash = text.find('/');
+  const auto address = Endpoint::parse(text.substr(0, slash), 0);
+  if (slash == std::string::npos || !address || address->v6) {
+    throw ConfigError{key, "\"" + text + "\" is not an IPv4 address with a prefix length, e.g. 10.77.0.1/24"};
+  }
+  const std::string prefix = text.substr(slash + 1);
+  if (prefix.empty() || prefix.size() > 2 || prefix.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(prefix) < 1 || std::stoi(prefix) > 30) {
+    throw ConfigError{key, "prefix length \"" + prefix + "\" is not 1 .. 30"};
+  }
+  tun.address = text;
+  tun.address_v4 = (std::uint32_t{address->address[0]} << 24) | (std::uint32_t{address->address[1]} << 16) |
+                   (std::uint32_t{address->address[2]} << 8) | address->address[3];
+  tun.prefix = static_cast<unsigned>(std::stoi(prefix));
+}
+
+// data: (docs/protocol.md 11) at source-ue and target-ue.
+DataFile data(Section& top) {
+  DataFile d;
+  auto s = top.optional_section("data");
+  if (!s) return d;
+  if (s->has("algorithms")) {
+    d.algorithms.clear();
+    const auto names = s->string_list_or_empty("algorithms");
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto suite = dataplane::parse_suite(names[i]);
+      const std::string key = "data.algorithms[" + std::to_string(i) + "]";
+      if (!suite) throw ConfigError{key, "\"" + names[i] + "\" is not aes-128-gcm, nea2-nia2 or null-nia2"};
+      if (std::find(d.algorithms.begin(), d.algorithms.end(), *suite) != d.algorithms.end()) {
+        throw ConfigError{key, "\"" + names[i] + "\" listed twice"};
+      }
+      d.algorithms.push_back(*suite);
+    }
+    if (d.algorithms.empty()) throw ConfigError{"data.algorithms", "lists no suite"};
+    if (d.algorithms.size() > dataplane::kMaxOfferedSuites) {
+      throw ConfigError{"data.algorithms", "at most " + std::to_string(dataplane::kMaxOfferedSuites) + " suites"};
+    }
+  }
+  if (auto t = s->optional_section("tun")) {
+    TunFile tun;
+    tun.name = t->has("name") ? t->string("name") : "u2u0";
+    if (tun.name.empty() || tun.name.size() > 15) throw ConfigError{"data.tun.name", "must be 1 .. 15 characters"};
+    parse_tun_address("data.tun.address", t->string("address"), tun);
+    tun.mtu =
+        static_cast<std::uint32_t>(t->integer_or("mtu", 576, static_cast<std::int64_t>(dataplane::kMaxPayloadSize),
+                                                 static_cast<std::int64_t>(dataplane::kMaxPayloadSize)));
+    t->done();
+    d.tun = tun;
+  }
+  if (s->has("udp_forward")) {
+    for (Section& f : s->list("udp_forward")) {
+      ForwardFile fw;
+      fw.name = f.string("name");
+      fw.bearer = static_cast<std::uint8_t>(f.integer("bearer", 1, dataplane::kMaxBearer));
+      if (f.has("listen")) fw.listen = f.listen("listen");
+      if (f.has("to")) fw.to = f.listen("to");
+      f.optional_section("listen");
+      f.optional_section("to");
+      if (fw.listen.has_value() == fw.to.has_value()) {
+        throw ConfigError{"data.udp_forward." + fw.name, "needs exactly one of listen (this end's side) and to"};
+      }
+      for (const auto& other : d.forwards) {
+        if (other.bearer == fw.bearer) {
+          throw ConfigError{"data.udp_forward." + fw.name + ".bearer",
+                            "bearer " + std::to_string(fw.bearer) + " is also " + other.name + "'s"};
+        }
+      }
+      f.done();
+      d.forwards.push_back(std::move(fw));
+    }
+  } else {
+    s->optional_section("udp_forward");
+  }
+  s->done();
+  return d;
+}
+
 // docs/protocol.md 7.3: a link ends this long after it was established (10 s .. 30 days).
 Millis link_max_lifetime(Section& top) {
   return Millis(top.integer_or("link_max_lifetime_ms", 10000, 2592000000, protocol::kDefaultLinkMaxLifetime.count()));
@@ -362,6 +441,7 @@ Result<SourceFile> load_source(const std::string& path) {
       f.keepalive_max_tries = protocol::kDefaultKeepaliveMaxTries;
     }
     f.retry_interval = Millis(top.integer_or("retry_interval_ms", 100, 3600000, 5000));
+    f.data = data(top);
     f.link_max_lifetime = link_max_lifetime(top);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);
@@ -432,6 +512,7 @@ Result<TargetFile> load_target(const std::string& path) {
         Millis(top.integer_or("session_timeout_ms", 100, 3600000, protocol::kDefaultTargetSessionTimeout.count()));
     f.link_timeout = Millis(top.integer_or("link_timeout_ms", 1000, 86400000, protocol::kDefaultLinkTimeout.count()));
     f.link_max_lifetime = link_max_lifetime(top);
+    f.data = data(top);
     replay_settings(top, f.replay_window, f.replay_cache_size);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);

@@ -60,6 +60,27 @@ struct DiscoveryFile {
   std::vector<std::string> preference;                                      // source
 };
 
+// data: the user data a link carries (issue 10; docs/protocol.md 11; config/source-ue.yaml documents each key).
+struct TunFile {
+  std::string name;     // interface name
+  std::string address;  // IPv4 address with prefix length, e.g. 10.77.0.1/24
+  std::uint32_t address_v4 = 0;
+  unsigned prefix = 0;
+  std::uint32_t mtu = 0;
+};
+struct ForwardFile {
+  std::string name;  // for the logs; the two ends match forwards by `bearer`
+  std::uint8_t bearer = 0;
+  std::optional<Listen> listen;  // at this end: datagrams arriving here are sent from the other end
+  std::optional<Listen> to;      // at this end: datagrams of this bearer from the other end are sent here
+};
+struct DataFile {
+  std::vector<dataplane::Suite> algorithms{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
+  std::optional<TunFile> tun;
+  std::vector<ForwardFile> forwards;
+  bool enabled() const { return tun.has_value() || !forwards.empty(); }
+};
+
 struct SourceFile {
   Common common;
   std::optional<DiscoveryFile> discovery;  // without it, `relay` names the relay
@@ -78,6 +99,7 @@ struct SourceFile {
   unsigned keepalive_max_tries = 0;
   Millis retry_interval{};  // without --once: the wait before trying again after a failure
   bool forward_secrecy = false;
+  DataFile data;
 };
 
 struct RelayTargetFile {
@@ -111,6 +133,7 @@ struct TargetFile {
   std::size_t max_sessions_per_relay = 0;
   Millis session_timeout{};
   bool forward_secrecy = false;  // required of every request
+  DataFile data;
   Millis link_timeout{};
   Millis link_max_lifetime{};
   Millis replay_window{};

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -145,6 +146,19 @@ void Service::wait_for_hangup() {
     }
     wait_for_hangup();
   });
+}
+
+void data_warnings(const config::DataFile& data, std::vector<std::string>& warnings) {
+  if (std::find(data.algorithms.begin(), data.algorithms.end(), dataplane::Suite::kNullNia2) != data.algorithms.end()) {
+    warnings.push_back(
+        "data.algorithms lists null-nia2: when the other end allows it too, user data travels integrity protected but "
+        "unciphered, readable by the relay");
+  }
+}
+
+std::string event_text(const protocol::Event& e, std::string_view key) {
+  const auto* v = e.find(key);
+  return v != nullptr && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : std::string();
 }
 
 int Service::run() {

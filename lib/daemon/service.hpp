@@ -25,6 +25,10 @@ std::variant<Options, int> command_line(const FlagSpec& spec, int argc, char** a
 int config_error(const FlagSpec& spec, const Error& error);
 // --check-config success: prints the file, OK, and each warning; exit code 0.
 int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<std::string>& warnings);
+// The warnings a data: section deserves (the null cipher allowed).
+void data_warnings(const config::DataFile& data, std::vector<std::string>& warnings);
+// A text field of an event, or "".
+std::string event_text(const protocol::Event& e, std::string_view key);
 
 // A daemon's configuration, loaded and cross-checked: flags, the file, its own credentials, its socket address.
 template <class File>

@@ -1,6 +1,7 @@
 #include "load/flood.hpp"
 
 #include "crypto/hash.hpp"
+#include "dataplane/suite.hpp"
 #include "load/socket.hpp"
 #include "protocol/transcript.hpp"
 #include "transport/udp_runner.hpp"
@@ -52,6 +53,7 @@ Bytes signed_request_datagram(const protocol::LocalParty& party, const Options& 
   request.target_user_info_id = options.target_id;
   request.target_layer2_id = options.target_layer2_id;
   request.selected_relay_user_info_id = options.relay_id;
+  for (auto s : dataplane::kDefaultSuites) request.data_suites.push_back(static_cast<std::uint8_t>(s));
   request.nonce_1 = nonce_1;
   request.source_certificate = party.certificate.der();
   Bytes message = wire::encode_request_unsigned(request);
@@ -151,6 +153,7 @@ BadSignatureFlood::BadSignatureFlood(asio::io_context& io, const Options& option
   request_.target_user_info_id = options.target_id;
   request_.target_layer2_id = options.target_layer2_id;
   request_.selected_relay_user_info_id = options.relay_id;
+  for (auto s : dataplane::kDefaultSuites) request_.data_suites.push_back(static_cast<std::uint8_t>(s));
   request_.source_certificate = party_.certificate.der();
   // A genuine SIGN-Source UE, of a request none of the flood's: wrong for every request it is put in.
   const Bytes message = wire::encode_request_unsigned(request_);

@@ -13,8 +13,8 @@ namespace u2u::logging {
 namespace {
 
 // Events a flood of junk can cause: at most kBurst at once, refilled at kPerSecond.
-constexpr std::array<std::string_view, 4> kRateLimited = {"datagram_dropped", "check_failed", "retransmission",
-                                                          "discovery_refused"};
+constexpr std::array<std::string_view, 5> kRateLimited = {"datagram_dropped", "check_failed", "retransmission",
+                                                          "discovery_refused", "data_dropped"};
 constexpr double kPerSecond = 20.0;
 constexpr double kBurst = 50.0;
 

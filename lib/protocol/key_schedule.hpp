@@ -4,6 +4,7 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/secret_bytes.hpp"
+#include "dataplane/suite.hpp"
 #include "wire/messages.hpp"
 
 namespace u2u::protocol {
@@ -11,9 +12,10 @@ namespace u2u::protocol {
 struct SessionKeys {
   crypto::SecretBytes kd;
   crypto::SecretBytes kd_sess;
-  crypto::SecretBytes k_int;  // key confirmation (NRPIK-style)
-  std::string kd_id;          // 8 hex digits, safe to log
-  std::string kd_sess_id;     // 8 hex digits, safe to log
+  crypto::SecretBytes k_int;                                   // key confirmation (NRPIK-style)
+  std::string kd_id;                                           // 8 hex digits, safe to log
+  std::string kd_sess_id;                                      // 8 hex digits, safe to log
+  dataplane::Suite data_suite = dataplane::Suite::kAes128Gcm;  // negotiated in steps 1 and 5 (docs/protocol.md 11.2)
 };
 
 // KD = KDF(Z; FC 0xE0; P0 = source User Info ID; P1 = target User Info ID), Z the P-256 ECDH secret.

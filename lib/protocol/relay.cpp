@@ -52,7 +52,8 @@ std::size_t RelayUe::pending_of_source(std::string_view user_info_id) const {
 
 std::size_t RelayUe::pending_of_host(const Endpoint& sender) const { return pending_by_host_.of(sender_host(sender)); }
 
-void RelayUe::make_linked(Route& route, const Now& now) {
+void RelayUe::make_linked(const wire::Digest& digest, Route& route, const Now& now) {
+  by_label_.emplace(dataplane::link_label(digest), digest);  // a label in use stays with its first link
   route.end_of_life = route.credentials.end_of_life(now, config_.max_link_lifetime) + kLinkLifetimeGrace;
   route.end_of_life_reason = route.credentials.end_of_life_reason(now, config_.max_link_lifetime);
   pending_by_source_.remove(route.source_user_info_id);
@@ -66,7 +67,47 @@ void RelayUe::schedule_link(const wire::Digest& digest, const Route& route, cons
   deadlines_.schedule(digest, std::min(now.mono + config_.link_timeout, route.end_of_life));
 }
 
+Event& RelayUe::with_data_counts(Event& e, const Route& route) const {
+  return e
+      .with("data_packets", static_cast<std::int64_t>(route.data.from_source_packets + route.data.from_target_packets))
+      .with("data_bytes", static_cast<std::int64_t>(route.data.from_source_bytes + route.data.from_target_bytes));
+}
+
+RelayUe::DataRoute RelayUe::route_data(const Endpoint& from, std::span<std::uint8_t> datagram) {
+  if (datagram.size() < dataplane::kPduPrefixSize || datagram.size() > wire::kMaxDatagramSize) {
+    return {std::nullopt, "data PDU of a size no PDU has"};
+  }
+  dataplane::LinkLabel label{};
+  std::copy_n(datagram.begin() + wire::kHeaderSize + 1, label.size(), label.begin());
+  const auto l = by_label_.find(label);
+  if (l == by_label_.end()) return {std::nullopt, "data PDU of no link this relay routes"};
+  const auto it = routes_.find(l->second);
+  if (it == routes_.end() || it->second.stage != Route::Stage::kLinked) {
+    return {std::nullopt, "data PDU of no link this relay routes"};
+  }
+  Route& r = it->second;
+  const wire::Layer2Id sender = (std::uint32_t{datagram[1]} << 16) | (std::uint32_t{datagram[2]} << 8) | datagram[3];
+  const wire::Layer2Id to_relay = (std::uint32_t{datagram[4]} << 16) | (std::uint32_t{datagram[5]} << 8) | datagram[6];
+  if (to_relay != config_.self.layer2_id) return {std::nullopt, "destination Layer-2 ID is not this relay's"};
+  if (from == r.source_endpoint && sender == r.source_layer2_id) {
+    ++r.data.from_source_packets;
+    r.data.from_source_bytes += datagram.size();
+    dataplane::readdress(datagram, config_.self.layer2_id, r.target.layer2_id);
+    return {r.target.endpoint, {}};
+  }
+  if (from == r.target.endpoint && sender == r.target.layer2_id) {
+    ++r.data.from_target_packets;
+    r.data.from_target_bytes += datagram.size();
+    dataplane::readdress(datagram, config_.self.layer2_id, r.source_layer2_id);
+    return {r.source_endpoint, {}};
+  }
+  return {std::nullopt, "data PDU from neither end of its link"};
+}
+
 void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
+  if (const auto l = by_label_.find(dataplane::link_label(it->first)); l != by_label_.end() && l->second == it->first) {
+    by_label_.erase(l);
+  }
   if (it->second.pending()) {
     pending_by_source_.remove(it->second.source_user_info_id);
     pending_by_host_.remove(sender_host(it->second.source_endpoint));
@@ -338,7 +379,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
       break;
     case wire::MessageType::kLinkConfirmAck:
       if (r.pending()) {
-        make_linked(r, now);
+        make_linked(it->first, r, now);
         out.events.push_back(event(Level::kInfo, "link_relayed")
                                  .with("session", r.session)
                                  .with("source", r.source_user_info_id)
@@ -356,7 +397,9 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
         r.forwarded_accept.clear();
         --linked_;
         ++released_;
-        out.events.push_back(event(Level::kInfo, "link_released").with("session", r.session));
+        Event released = event(Level::kInfo, "link_released");
+        released.with("session", r.session);
+        out.events.push_back(with_data_counts(released, r));
       }
       break;
     case wire::MessageType::kKeepaliveResponse:
@@ -390,14 +433,16 @@ Output RelayUe::on_timer(const Now& now) {
         break;
       case Route::Stage::kAnswered: break;  // the source never confirmed: the target reports it
       case Route::Stage::kReleased: break;  // released, and lingered for retransmissions
-      case Route::Stage::kLinked:
-        out.events.push_back(event(Level::kWarn, "link_expired")
-                                 .with("session", it->second.session)
-                                 .with("reason", now.mono >= it->second.end_of_life
-                                                     ? it->second.end_of_life_reason + " (the source did not end it)"
-                                                     : "nothing relayed on the link for " +
-                                                           std::to_string(config_.link_timeout.count()) + " ms"));
+      case Route::Stage::kLinked: {
+        Event expired = event(Level::kWarn, "link_expired");
+        expired.with("session", it->second.session)
+            .with("reason",
+                  now.mono >= it->second.end_of_life
+                      ? it->second.end_of_life_reason + " (the source did not end it)"
+                      : "nothing relayed on the link for " + std::to_string(config_.link_timeout.count()) + " ms");
+        out.events.push_back(with_data_counts(expired, it->second));
         break;
+      }
     }
     erase(it);
   }

@@ -3,7 +3,10 @@
 // forwards, countersigns what it forwards, never forwards what failed, and answers a failed verification with
 // DIRECT COMMUNICATION REJECT #6. It holds no key of the link: it routes the link messages by request digest.
 #include <map>
+#include <span>
+#include <unordered_map>
 
+#include "dataplane/pdu.hpp"
 #include "protocol/constants.hpp"
 #include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
@@ -54,6 +57,20 @@ class RelayUe final : public Node {
   std::size_t link_count() const { return linked_; }
   std::size_t released_count() const { return released_; }  // released routes kept for link_timeout
   const RelayConfig& config() const { return config_; }
+  // Data PDUs (docs/protocol.md 11.5), the fast path: when `datagram` is a data PDU of a link this relay routes and
+  // came from one end of it, its per-hop header is rewritten in place for the other end, which is returned;
+  // otherwise nullopt and `drop_reason` says why. No allocation, no event: the transport counts and logs.
+  struct DataRoute {
+    std::optional<Endpoint> to;
+    std::string_view drop_reason;
+  };
+  DataRoute route_data(const Endpoint& from, std::span<std::uint8_t> datagram);
+  // Packets and octets relayed on the link of `session` so far, each way (from the source, from the target).
+  struct DataCount {
+    std::uint64_t from_source_packets = 0, from_source_bytes = 0;
+    std::uint64_t from_target_packets = 0, from_target_bytes = 0;
+  };
+
   // SIGHUP: new credentials and trust for the next requests; routes and links are kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
   // After reload(): every route's source and target certificates checked against the (new) trust store; a route
@@ -80,6 +97,7 @@ class RelayUe final : public Node {
     LinkCredentials credentials;  // the source's certificate (step 2), then the target's (step 6)
     MonoTime end_of_life = MonoTime::max();  // once linked
     std::string end_of_life_reason;
+    DataCount data;
     bool pending() const { return stage == Stage::kRequested || stage == Stage::kAnswered; }
   };
 
@@ -90,7 +108,9 @@ class RelayUe final : public Node {
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   std::optional<RelayTarget> find_target(std::string_view user_info_id) const;
   void erase(std::map<wire::Digest, Route>::iterator it);
-  void make_linked(Route& route, const Now& now);
+  void make_linked(const wire::Digest& digest, Route& route, const Now& now);
+  // The link's data counters, for the event that ends it.
+  Event& with_data_counts(Event& e, const Route& route) const;
   // The next deadline of a link: link_timeout of silence, or its end of life plus kLinkLifetimeGrace.
   void schedule_link(const wire::Digest& digest, const Route& route, const Now& now);
 
@@ -98,6 +118,15 @@ class RelayUe final : public Node {
   std::map<wire::Digest, Route> routes_;
   std::size_t linked_ = 0;    // kLinked routes
   std::size_t released_ = 0;  // kReleased routes
+  // Links by their label (the first octets of the request digest), for data PDUs.
+  struct LabelHash {
+    std::size_t operator()(const dataplane::LinkLabel& l) const noexcept {
+      std::size_t h = 0;
+      for (std::size_t i = 0; i < sizeof h && i < l.size(); ++i) h = (h << 8) | l[i];
+      return h;
+    }
+  };
+  std::unordered_map<dataplane::LinkLabel, wire::Digest, LabelHash> by_label_;
   Shares<std::string> pending_by_source_;
   Shares<Endpoint> pending_by_host_;
   DeadlineQueue<wire::Digest> deadlines_;

@@ -1,5 +1,7 @@
 #include "protocol/source.hpp"
 
+#include <algorithm>
+
 #include "crypto/hash.hpp"
 #include "protocol/transcript.hpp"
 
@@ -30,6 +32,7 @@ Output SourceUe::start(const Now& now) {
   request.target_user_info_id = config_.target_user_info_id;
   request.target_layer2_id = config_.target_layer2_id;
   request.selected_relay_user_info_id = config_.relay_user_info_id;
+  for (dataplane::Suite s : config_.data_suites) request.data_suites.push_back(static_cast<std::uint8_t>(s));
   random_(request.nonce_1);
   std::shared_ptr<const crypto::PrivateKey> ephemeral;
   if (config_.forward_secrecy) {
@@ -150,6 +153,14 @@ Result<SourceUe::Verified> SourceUe::verify_accept(const wire::Message& message,
     return make_error(Cause::kProtocolErrorUnspecified, "ephemeral_unexpected",
                       "the accept carries an ephemeral key the request did not offer");
   }
+  // The user-plane suite the target chose (inside SIGN-Target UE) must be one this source offered.
+  const auto suite = dataplane::suite_from_wire(accept.data_suite);
+  if (!suite ||
+      std::find(config_.data_suites.begin(), config_.data_suites.end(), *suite) == config_.data_suites.end()) {
+    return make_error(
+        Cause::kSecurityCapabilitiesMismatch, "data_suite",
+        "the target chose user-plane suite " + std::to_string(accept.data_suite) + ", which this source did not offer");
+  }
   // Then KD from the source's private key and the target's public key, and KD-sess.
   auto keys =
       derive_session_keys(*config_.self.key, target->public_key, config_.self.user_info_id, accept.target_user_info_id,
@@ -161,6 +172,7 @@ Result<SourceUe::Verified> SourceUe::verify_accept(const wire::Message& message,
                       "the accept's key confirmation MAC does not verify: the target derived another KD-sess");
   }
   Verified v{std::move(keys).value(), {}};
+  v.keys.data_suite = *suite;
   v.credentials.add("target", accept.target_user_info_id, accept.target_certificate, crypto::Role::kUe,
                     target->not_after);
   v.credentials.add("relay", accept.relay->user_info_id, accept.relay->certificate, crypto::Role::kRelay,
@@ -207,6 +219,7 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
                            .with("session", link.session)
                            .with("kd_id", link.keys.kd_id)
                            .with("kd_sess_id", link.keys.kd_sess_id)
+                           .with("data_suite", std::string(dataplane::suite_name(link.keys.data_suite)))
                            .with("elapsed_ms", elapsed_ms(handshake_->started, now.mono)));
   link_ = std::move(link);
   handshake_.reset();

@@ -25,6 +25,8 @@ struct SourceConfig {
                          kDefaultKeepaliveTimeout};
   bool forward_secrecy = false;  // security.forward_secrecy: an ephemeral P-256 key in the request
   Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // then the link is released and authenticated anew
+  // data.algorithms: the user-plane suites offered in step 1, most preferred first (docs/protocol.md 11.2).
+  std::vector<dataplane::Suite> data_suites{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
 };
 
 class SourceUe final : public Node {
@@ -46,6 +48,8 @@ class SourceUe final : public Node {
   bool confirmed() const { return link_ && link_->confirmed; }
   // The keys of the established link, or nullptr.
   const SessionKeys* keys() const { return link_ ? &link_->keys : nullptr; }
+  // The request digest that names the established link (its data PDUs carry its first octets), or nullptr.
+  const wire::Digest* link_digest() const { return link_ ? &link_->digest : nullptr; }
   const std::optional<Error>& failure() const { return failure_; }
   const SourceConfig& config() const { return config_; }
   // Discovery chose a relay and learnt the target's Layer-2 ID: the next handshake goes through it.

@@ -140,6 +140,22 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
     refuse(out, 4, session, source.error(), reject(from, datagram.source, digest, source.error().cause), "relay-ue");
     return out;
   }
+  // The user-plane suite: this target's first preference among those the source offered (SIGN-Source UE covers
+  // the offer, SIGN-Target UE the choice: a relay can downgrade neither).
+  std::vector<dataplane::Suite> offered;
+  for (std::uint8_t id : request.data_suites) {
+    if (auto s = dataplane::suite_from_wire(id)) offered.push_back(*s);
+  }
+  const auto suite = dataplane::choose_suite(offered, config_.data_suites);
+  if (!suite) {
+    std::string names;
+    for (dataplane::Suite s : offered) names += (names.empty() ? "" : ", ") + std::string(dataplane::suite_name(s));
+    const Error e =
+        make_error(Cause::kSecurityCapabilitiesMismatch, "no_common_suite",
+                   "the source offers user-plane suites [" + names + "], none of which this target accepts");
+    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
+    return out;
+  }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
 
   // ... then KD from the target's private key and the source UE's public key, KD-sess with Nonce_2 (and, with
@@ -148,6 +164,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   accept.target_user_info_id = config_.self.user_info_id;
   accept.request_digest = digest;
   accept.relay_certificate_digest = crypto::sha256(request.relay->certificate);
+  accept.data_suite = static_cast<std::uint8_t>(*suite);
   random_(accept.nonce_2);
   accept.target_certificate = config_.self.certificate.der();
   std::optional<crypto::SecretBytes> ephemeral_secret;
@@ -203,6 +220,7 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, message_out);
   s.accept_message = std::move(message_out);
   s.keys = std::move(keys).value();
+  s.keys.data_suite = *suite;
   s.credentials = std::move(source->credentials);
   s.started = now.mono;
   s.expiry = now.mono + config_.session_timeout;
@@ -291,6 +309,7 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
                            .with("session", s.session)
                            .with("kd_id", s.keys.kd_id)
                            .with("kd_sess_id", s.keys.kd_sess_id)
+                           .with("data_suite", std::string(dataplane::suite_name(s.keys.data_suite)))
                            .with("elapsed_ms", elapsed_ms(s.started, now.mono)));
   // The source's previous link, if any, gives way now that the new one is confirmed (TS 24.554 7.2.2.6.2).
   if (auto old = link_of_source_.find(s.source_user_info_id); old != link_of_source_.end()) {
@@ -407,6 +426,14 @@ const SessionKeys* TargetUe::keys_for(std::string_view source_user_info_id) cons
   if (own == link_of_source_.end()) return nullptr;
   auto it = links_.find(own->second);
   return it == links_.end() ? nullptr : &it->second.keys;
+}
+
+std::optional<TargetUe::LinkView> TargetUe::link_of(std::string_view source_user_info_id) const {
+  auto own = link_of_source_.find(source_user_info_id);
+  if (own == link_of_source_.end()) return std::nullopt;
+  auto it = links_.find(own->second);
+  if (it == links_.end()) return std::nullopt;
+  return LinkView{it->first, &it->second.keys, it->second.relay_endpoint, it->second.relay_layer2_id};
 }
 
 Output TargetUe::on_timer(const Now& now) {

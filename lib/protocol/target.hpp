@@ -28,6 +28,9 @@ struct TargetConfig {
   std::size_t replay_cache_size = kDefaultReplayCacheSize;
   Millis link_timeout = kDefaultLinkTimeout;           // a link not heard from (no keep-alive) this long is freed
   Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // (+ kLinkLifetimeGrace for the source to end it first)
+  // data.algorithms: the user-plane suites this target accepts, most preferred first; it chooses the first the
+  // source offered (docs/protocol.md 11.2).
+  std::vector<dataplane::Suite> data_suites{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
 };
 
 class TargetUe final : public Node {
@@ -40,6 +43,14 @@ class TargetUe final : public Node {
 
   // Keys of the current link with `source_user_info_id`, or nullptr.
   const SessionKeys* keys_for(std::string_view source_user_info_id) const;
+  // The current link with a source: what its data plane needs (docs/protocol.md 11).
+  struct LinkView {
+    wire::Digest digest{};
+    const SessionKeys* keys = nullptr;
+    Endpoint relay_endpoint;
+    wire::Layer2Id relay_layer2_id = 0;
+  };
+  std::optional<LinkView> link_of(std::string_view source_user_info_id) const;
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t sessions_of_source(std::string_view user_info_id) const;
   std::size_t sessions_of_relay(const Endpoint& relay) const;

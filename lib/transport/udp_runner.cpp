@@ -3,7 +3,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/multicast.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <memory>
+
+#include "dataplane/pdu.hpp"
 
 namespace u2u::transport {
 
@@ -38,8 +44,74 @@ Endpoint from_asio(const udp::endpoint& e) {
   return out;
 }
 
+namespace {
+
+Endpoint from_sockaddr(const sockaddr_storage& s) {
+  Endpoint e;
+  if (s.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(s);
+    e.port = ntohs(a.sin6_port);
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a.sin6_addr.s6_addr, kMapped, sizeof kMapped) == 0) {  // one name per peer, as from_asio()
+      std::memcpy(e.address.data(), a.sin6_addr.s6_addr + 12, 4);
+    } else {
+      e.v6 = true;
+      std::memcpy(e.address.data(), a.sin6_addr.s6_addr, 16);
+    }
+  } else {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(s);
+    e.port = ntohs(a.sin_port);
+    std::memcpy(e.address.data(), &a.sin_addr.s_addr, 4);
+  }
+  return e;
+}
+
+// `e` as the socket of family `family` addresses it (an IPv4 peer IPv4-mapped on an IPv6 socket).
+socklen_t to_sockaddr(const Endpoint& e, int family, sockaddr_storage& s) {
+  std::memset(&s, 0, sizeof s);
+  if (family == AF_INET6) {
+    auto& a = reinterpret_cast<sockaddr_in6&>(s);
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(e.port);
+    if (e.v6) {
+      std::memcpy(a.sin6_addr.s6_addr, e.address.data(), 16);
+    } else {
+      a.sin6_addr.s6_addr[10] = 0xff;
+      a.sin6_addr.s6_addr[11] = 0xff;
+      std::memcpy(a.sin6_addr.s6_addr + 12, e.address.data(), 4);
+    }
+    return sizeof(sockaddr_in6);
+  }
+  auto& a = reinterpret_cast<sockaddr_in&>(s);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(e.port);
+  std::memcpy(&a.sin_addr.s_addr, e.address.data(), 4);
+  return sizeof(sockaddr_in);
+}
+
+}  // namespace
+
+// One recvmmsg batch and the forwards it produced (which point into the same buffers: a forwarded PDU is sent from
+// where it was received, rewritten in place).
+struct UdpRunner::Batch {
+  static constexpr std::size_t kSize = 64;
+  // More than any datagram the protocol allows: a larger one arrives truncated (MSG_TRUNC) and is refused.
+  static constexpr std::size_t kBufferSize = 2048;
+  static constexpr int kRoundsPerWakeup = 8;  // then timers and the other sockets get their turn
+  std::array<std::array<std::uint8_t, kBufferSize>, kSize> buffers{};
+  std::array<mmsghdr, kSize> in{};
+  std::array<iovec, kSize> in_iov{};
+  std::array<sockaddr_storage, kSize> from{};
+  std::array<mmsghdr, kSize> out{};
+  std::array<iovec, kSize> out_iov{};
+  std::array<sockaddr_storage, kSize> to{};
+  std::size_t forwards = 0;
+};
+
 UdpRunner::UdpRunner(asio::io_context& io, protocol::Node& node, logging::EventLog& log)
-    : socket_(io), timer_(io), node_(node), log_(log) {}
+    : socket_(io), timer_(io), node_(node), log_(log), batch_(std::make_unique<Batch>()) {}
+
+UdpRunner::~UdpRunner() = default;
 
 Status UdpRunner::bind(const Endpoint& local, bool shared) {
   boost::system::error_code ec;
@@ -48,6 +120,7 @@ Status UdpRunner::bind(const Endpoint& local, bool shared) {
   if (!ec && shared) socket_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket_.bind(ep, ec);
   if (ec) return make_error(Cause::kNone, "bind", "cannot bind UDP " + local.to_string() + ": " + ec.message());
+  family_ = local.v6 ? AF_INET6 : AF_INET;
   return {};
 }
 
@@ -89,13 +162,87 @@ void UdpRunner::stop() {
 }
 
 void UdpRunner::receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), sender_, [this](boost::system::error_code ec, std::size_t n) {
+  socket_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
     if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
-    if (!ec) {
-      dispatch(node_.on_datagram(from_asio(sender_), ByteView(buffer_.data(), n), Now::read()));
-    }
-    receive();
+    drain();
+    if (socket_.is_open()) receive();
   });
+}
+
+void UdpRunner::drain() {
+  Batch& b = *batch_;
+  const int fd = socket_.native_handle();
+  for (int round = 0; round < Batch::kRoundsPerWakeup && socket_.is_open(); ++round) {
+    for (std::size_t i = 0; i < Batch::kSize; ++i) {
+      b.in_iov[i] = {b.buffers[i].data(), Batch::kBufferSize};
+      b.in[i].msg_hdr = {};
+      b.in[i].msg_hdr.msg_name = &b.from[i];
+      b.in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      b.in[i].msg_hdr.msg_iov = &b.in_iov[i];
+      b.in[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = ::recvmmsg(fd, b.in.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    ++data_stats_.batches;
+    const Now now = Now::read();
+    for (int i = 0; i < n && socket_.is_open(); ++i) {
+      const Endpoint from = from_sockaddr(b.from[i]);
+      const std::span<std::uint8_t> datagram(b.buffers[i].data(), b.in[i].msg_len);
+      if ((b.in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+        protocol::Output out;
+        out.events.push_back(
+            protocol::dropped_event("datagram of more than " + std::to_string(Batch::kBufferSize) + " octets", from));
+        dispatch(std::move(out));
+        continue;
+      }
+      if (data_handler_ && dataplane::is_data_pdu(datagram)) {
+        ++data_stats_.received;
+        if (const auto to = data_handler_(from, datagram)) {
+          const std::size_t k = b.forwards++;
+          b.out_iov[k] = {datagram.data(), datagram.size()};
+          b.out[k].msg_hdr = {};
+          b.out[k].msg_hdr.msg_name = &b.to[k];
+          b.out[k].msg_hdr.msg_namelen = to_sockaddr(*to, b.from[i].ss_family, b.to[k]);
+          b.out[k].msg_hdr.msg_iov = &b.out_iov[k];
+          b.out[k].msg_hdr.msg_iovlen = 1;
+        }
+        continue;
+      }
+      dispatch(node_.on_datagram(from, datagram, now));
+    }
+    flush_forwards();  // before the buffers are received into again
+    if (static_cast<std::size_t>(n) < Batch::kSize) return;
+  }
+}
+
+void UdpRunner::flush_forwards() {
+  Batch& b = *batch_;
+  std::size_t sent = 0;
+  while (sent < b.forwards && socket_.is_open()) {
+    const int n = ::sendmmsg(socket_.native_handle(), b.out.data() + sent, static_cast<unsigned>(b.forwards - sent),
+                             MSG_DONTWAIT);
+    if (n <= 0) {
+      // The socket's buffer is full (or the first datagram was refused): drop that one, try the rest.
+      ++data_stats_.send_dropped;
+      ++sent;
+      continue;
+    }
+    data_stats_.forwarded += static_cast<std::uint64_t>(n);
+    sent += static_cast<std::size_t>(n);
+  }
+  b.forwards = 0;
+}
+
+bool UdpRunner::send_data(const Endpoint& to, ByteView datagram) {
+  if (!socket_.is_open()) return false;
+  sockaddr_storage s{};
+  const socklen_t len = to_sockaddr(to, family_, s);
+  if (::sendto(socket_.native_handle(), datagram.data(), datagram.size(), MSG_DONTWAIT,
+               reinterpret_cast<const sockaddr*>(&s), len) < 0) {
+    ++data_stats_.send_dropped;
+    return false;
+  }
+  return true;
 }
 
 void UdpRunner::dispatch(protocol::Output out) {

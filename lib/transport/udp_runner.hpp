@@ -9,7 +9,9 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/error.hpp"
@@ -21,11 +23,22 @@ namespace u2u::transport {
 boost::asio::ip::udp::endpoint to_asio(const Endpoint& e);
 Endpoint from_asio(const boost::asio::ip::udp::endpoint& e);
 
+// Datagrams are received in batches (recvmmsg): signalling goes to the node; data PDUs (docs/protocol.md 11), when a
+// data handler is set, go to it in place, and what it returns an address for is forwarded, in batches (sendmmsg).
 class UdpRunner {
  public:
   using EventHook = std::function<void(const protocol::Event&)>;
+  // Takes a data PDU (mutable, in the receive buffer); returns where to forward it (rewritten in place), if anywhere.
+  using DataHandler = std::function<std::optional<Endpoint>(const Endpoint& from, std::span<std::uint8_t> datagram)>;
+  struct DataStats {
+    std::uint64_t received = 0;      // data PDUs handed to the handler
+    std::uint64_t forwarded = 0;     // sent on by the handler's answer
+    std::uint64_t send_dropped = 0;  // not sent: the socket's buffer was full (EAGAIN) or another error
+    std::uint64_t batches = 0;       // recvmmsg calls that returned datagrams
+  };
 
   UdpRunner(boost::asio::io_context& io, protocol::Node& node, logging::EventLog& log);
+  ~UdpRunner();
 
   // Opens and binds the socket; the error names the address and the system's reason. `shared`: SO_REUSEADDR, so
   // that several daemons of one host can listen on a discovery multicast port.
@@ -38,12 +51,18 @@ class UdpRunner {
   // Sends what a node produced, logs its events, and re-arms the timer.
   void dispatch(protocol::Output out);
   void set_event_hook(EventHook hook) { hook_ = std::move(hook); }
+  void set_data_handler(DataHandler handler) { data_handler_ = std::move(handler); }
+  // Sends a data datagram at once, without blocking: when the socket's buffer is full it is dropped and counted.
+  bool send_data(const Endpoint& to, ByteView datagram);
+  const DataStats& data_stats() const { return data_stats_; }
   // Runs `done` once every datagram handed to dispatch() so far has left (at once when none is in flight).
   void when_sent(std::function<void()> done);
   Endpoint local_endpoint() const;
 
  private:
   void receive();
+  void drain();
+  void flush_forwards();
   void arm_timer();
 
   boost::asio::ip::udp::socket socket_;
@@ -55,9 +74,11 @@ class UdpRunner {
   std::optional<Endpoint> multicast_group_;
   std::vector<Endpoint> multicast_interfaces_;
   std::function<void()> on_sent_;
-  boost::asio::ip::udp::endpoint sender_;
-  // Larger than any datagram the protocol allows, so that oversize input is seen and refused, not truncated.
-  std::array<std::uint8_t, 65536> buffer_{};
+  DataHandler data_handler_;
+  DataStats data_stats_;
+  int family_ = 0;  // AF_INET or AF_INET6, once bound
+  struct Batch;     // recvmmsg/sendmmsg buffers
+  std::unique_ptr<Batch> batch_;
 };
 
 }  // namespace u2u::transport

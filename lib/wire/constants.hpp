@@ -27,13 +27,14 @@ inline constexpr std::size_t kSignatureSize = 64;
 inline constexpr std::size_t kMacSize = 32;              // HMAC-SHA-256, key confirmation
 inline constexpr std::size_t kEphemeralKeySize = 65;     // P-256 uncompressed point, forward secrecy option
 inline constexpr std::size_t kKeepaliveCounterSize = 4;  // TS 24.554 11.3.20
+inline constexpr std::size_t kMaxDataSuites = 4;         // suites a request may offer
 
 // Bounds the project sets.
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
 inline constexpr std::size_t kUserInfoIdMaxSize = 64;  // the X.520 upper bound of a commonName
 // A DER certificate as u2u-provision issues it is about 370 octets with short names and about 430 with a 64-octet
-// User Info ID; 470 leaves room for a longer CA name and keeps every message within one datagram (below).
-inline constexpr std::size_t kCertificateMaxSize = 470;
+// User Info ID; 460 leaves room for a longer CA name and keeps every message within one datagram (below).
+inline constexpr std::size_t kCertificateMaxSize = 460;
 
 // Message types, modelled on TS 24.554 Table 11.3.1.1 (ProSe PC5 signalling message type).
 enum class MessageType : std::uint8_t {
@@ -81,6 +82,10 @@ enum class Iei : std::uint8_t {
   // selected; the target names the relay whose SIGN1-relay it verified, by the digest of its certificate.
   kSelectedRelayUserInfoId = 0x11,
   kRelayCertificateDigest = 0x12,
+  // User-plane protection (docs/protocol.md 11.2): the suites the source accepts, in its order of preference, and
+  // the one the target chose, each inside its sender's signature (no relay can downgrade them).
+  kDataSuitesOffered = 0x13,
+  kDataSuiteChosen = 0x14,
   kRelayUserInfoId = 0x20,
   kRelayCertificate = 0x21,
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2
@@ -94,11 +99,11 @@ inline constexpr std::size_t kSigIe = kIeHeaderSize + kSignatureSize;
 inline constexpr std::size_t kRelayAuthInfoMax = kIdIe + kCertIe + kSigIe;
 inline constexpr std::size_t kEphemeralIe = kIeHeaderSize + kEphemeralKeySize;
 inline constexpr std::size_t kLargestRequest = kHeaderSize + 1 + 3 * kIdIe + (kIeHeaderSize + kLayer2IdSize) +
-                                               (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe + kSigIe +
-                                               kRelayAuthInfoMax;
+                                               (kIeHeaderSize + kMaxDataSuites) + (kIeHeaderSize + kNonceSize) +
+                                               kEphemeralIe + kCertIe + kSigIe + kRelayAuthInfoMax;
 inline constexpr std::size_t kLargestAccept = kHeaderSize + 1 + kIdIe + 2 * (kIeHeaderSize + kDigestSize) +
-                                              (kIeHeaderSize + kNonceSize) + kEphemeralIe + kCertIe +
-                                              (kIeHeaderSize + kMacSize) + kSigIe + kRelayAuthInfoMax;
+                                              (kIeHeaderSize + 1) + (kIeHeaderSize + kNonceSize) + kEphemeralIe +
+                                              kCertIe + (kIeHeaderSize + kMacSize) + kSigIe + kRelayAuthInfoMax;
 static_assert(kLargestRequest <= kMaxDatagramSize, "a relayed request must fit one datagram");
 static_assert(kLargestAccept <= kMaxDatagramSize, "a relayed accept must fit one datagram");
 

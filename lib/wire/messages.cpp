@@ -27,17 +27,24 @@ constexpr auto kMac = static_cast<std::uint16_t>(kMacSize);
 constexpr auto kEph = static_cast<std::uint16_t>(kEphemeralKeySize);
 
 constexpr IeSpec kRequestSchema[] = {
-    {Iei::kSourceUserInfoId, kIdMin, kId, 0}, {Iei::kTargetUserInfoId, kIdMin, kId, 0},
-    {Iei::kTargetLayer2Id, kL2, kL2, 0},      {Iei::kSelectedRelayUserInfoId, kIdMin, kId, 0},
-    {Iei::kNonce1, kNonce, kNonce, 0},        {Iei::kSourceEphemeralKey, kEph, kEph, 2},
-    {Iei::kSourceCertificate, 1, kCert, 0},   {Iei::kSignSource, kSig, kSig, 0},
-    {Iei::kRelayUserInfoId, kIdMin, kId, 1},  {Iei::kRelayCertificate, 1, kCert, 1},
+    {Iei::kSourceUserInfoId, kIdMin, kId, 0},
+    {Iei::kTargetUserInfoId, kIdMin, kId, 0},
+    {Iei::kTargetLayer2Id, kL2, kL2, 0},
+    {Iei::kSelectedRelayUserInfoId, kIdMin, kId, 0},
+    {Iei::kDataSuitesOffered, 1, static_cast<std::uint16_t>(kMaxDataSuites), 0},
+    {Iei::kNonce1, kNonce, kNonce, 0},
+    {Iei::kSourceEphemeralKey, kEph, kEph, 2},
+    {Iei::kSourceCertificate, 1, kCert, 0},
+    {Iei::kSignSource, kSig, kSig, 0},
+    {Iei::kRelayUserInfoId, kIdMin, kId, 1},
+    {Iei::kRelayCertificate, 1, kCert, 1},
     {Iei::kSign1Relay, kSig, kSig, 1},
 };
 constexpr IeSpec kAcceptSchema[] = {
     {Iei::kTargetUserInfoId, kIdMin, kId, 0},
     {Iei::kRequestDigest, kDig, kDig, 0},
     {Iei::kRelayCertificateDigest, kDig, kDig, 0},
+    {Iei::kDataSuiteChosen, 1, 1, 0},
     {Iei::kNonce2, kNonce, kNonce, 0},
     {Iei::kTargetEphemeralKey, kEph, kEph, 2},
     {Iei::kTargetCertificate, 1, kCert, 0},
@@ -108,17 +115,18 @@ Status decode_request(Message& m) {
   auto selected_relay = user_info_id(type, f[3]);
   if (!selected_relay) return selected_relay.error();
   r.selected_relay_user_info_id = std::move(selected_relay).value();
-  r.nonce_1 = fixed<kNonceSize>(f[4]);
-  if (f[5].present) r.source_ephemeral_key = fixed<kEphemeralKeySize>(f[5]);
-  r.source_certificate.assign(f[6].value.begin(), f[6].value.end());
-  r.sign_source = fixed<kSignatureSize>(f[7]);
-  auto relay = relay_info(type, f[8], f[9], f[10]);
+  r.data_suites.assign(f[4].value.begin(), f[4].value.end());
+  r.nonce_1 = fixed<kNonceSize>(f[5]);
+  if (f[6].present) r.source_ephemeral_key = fixed<kEphemeralKeySize>(f[6]);
+  r.source_certificate.assign(f[7].value.begin(), f[7].value.end());
+  r.sign_source = fixed<kSignatureSize>(f[8]);
+  auto relay = relay_info(type, f[9], f[10], f[11]);
   if (!relay) return relay.error();
   r.relay = std::move(relay).value();
-  if (auto s = nothing_after(type, r.relay ? f[10] : f[7], m.bytes.size()); !s) return s;
-  m.first_signature_offset = f[7].offset;
-  m.first_signature_end = f[7].end;
-  m.relay_signature_offset = r.relay ? f[10].offset : 0;
+  if (auto s = nothing_after(type, r.relay ? f[11] : f[8], m.bytes.size()); !s) return s;
+  m.first_signature_offset = f[8].offset;
+  m.first_signature_end = f[8].end;
+  m.relay_signature_offset = r.relay ? f[11].offset : 0;
   m.body = std::move(r);
   return {};
 }
@@ -133,19 +141,20 @@ Status decode_accept(Message& m) {
   a.target_user_info_id = std::move(target_id).value();
   a.request_digest = fixed<kDigestSize>(f[1]);
   a.relay_certificate_digest = fixed<kDigestSize>(f[2]);
-  a.nonce_2 = fixed<kNonceSize>(f[3]);
-  if (f[4].present) a.target_ephemeral_key = fixed<kEphemeralKeySize>(f[4]);
-  a.target_certificate.assign(f[5].value.begin(), f[5].value.end());
-  a.key_confirmation_mac = fixed<kMacSize>(f[6]);
-  a.sign_target = fixed<kSignatureSize>(f[7]);
-  auto relay = relay_info(type, f[8], f[9], f[10]);
+  a.data_suite = f[3].value[0];
+  a.nonce_2 = fixed<kNonceSize>(f[4]);
+  if (f[5].present) a.target_ephemeral_key = fixed<kEphemeralKeySize>(f[5]);
+  a.target_certificate.assign(f[6].value.begin(), f[6].value.end());
+  a.key_confirmation_mac = fixed<kMacSize>(f[7]);
+  a.sign_target = fixed<kSignatureSize>(f[8]);
+  auto relay = relay_info(type, f[9], f[10], f[11]);
   if (!relay) return relay.error();
   a.relay = std::move(relay).value();
-  if (auto s = nothing_after(type, a.relay ? f[10] : f[7], m.bytes.size()); !s) return s;
-  m.mac_offset = f[6].offset;
-  m.first_signature_offset = f[7].offset;
-  m.first_signature_end = f[7].end;
-  m.relay_signature_offset = a.relay ? f[10].offset : 0;
+  if (auto s = nothing_after(type, a.relay ? f[11] : f[8], m.bytes.size()); !s) return s;
+  m.mac_offset = f[7].offset;
+  m.first_signature_offset = f[8].offset;
+  m.first_signature_end = f[8].end;
+  m.relay_signature_offset = a.relay ? f[11].offset : 0;
   m.body = std::move(a);
   return {};
 }
@@ -235,6 +244,8 @@ std::string_view iei_name(std::uint8_t iei) {
     case Iei::kKeepaliveCounter: return "Keep-alive counter";
     case Iei::kSelectedRelayUserInfoId: return "Selected relay User Info ID";
     case Iei::kRelayCertificateDigest: return "Relay certificate digest";
+    case Iei::kDataSuitesOffered: return "Data suites offered";
+    case Iei::kDataSuiteChosen: return "Data suite chosen";
     case Iei::kRelayUserInfoId: return "Relay User Info ID";
     case Iei::kRelayCertificate: return "Relay UE certificate";
     case Iei::kSign1Relay: return "SIGN1-relay";
@@ -296,6 +307,7 @@ Bytes encode_request_unsigned(const DirectCommunicationRequest& r) {
   put_ie(w, Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id));
   put_ie(w, Iei::kTargetLayer2Id, l2_octets(r.target_layer2_id));
   put_ie(w, Iei::kSelectedRelayUserInfoId, as_bytes(r.selected_relay_user_info_id));
+  put_ie(w, Iei::kDataSuitesOffered, r.data_suites);
   put_ie(w, Iei::kNonce1, r.nonce_1);
   if (r.source_ephemeral_key) put_ie(w, Iei::kSourceEphemeralKey, *r.source_ephemeral_key);
   put_ie(w, Iei::kSourceCertificate, r.source_certificate);
@@ -308,6 +320,7 @@ Bytes encode_accept_unsigned(const DirectCommunicationAccept& a) {
   put_ie(w, Iei::kTargetUserInfoId, as_bytes(a.target_user_info_id));
   put_ie(w, Iei::kRequestDigest, a.request_digest);
   put_ie(w, Iei::kRelayCertificateDigest, a.relay_certificate_digest);
+  put_ie(w, Iei::kDataSuiteChosen, ByteView(&a.data_suite, 1));
   put_ie(w, Iei::kNonce2, a.nonce_2);
   if (a.target_ephemeral_key) put_ie(w, Iei::kTargetEphemeralKey, *a.target_ephemeral_key);
   put_ie(w, Iei::kTargetCertificate, a.target_certificate);

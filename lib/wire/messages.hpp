@@ -34,6 +34,7 @@ struct DirectCommunicationRequest {
   std::string target_user_info_id;
   Layer2Id target_layer2_id = 0;
   std::string selected_relay_user_info_id;  // the relay the source selected (step 0), bound by SIGN-Source UE
+  Bytes data_suites;                        // the user-plane suites the source accepts, most preferred first
   Nonce nonce_1{};
   std::optional<EphemeralKey> source_ephemeral_key;  // forward secrecy option
   Bytes source_certificate;
@@ -47,6 +48,7 @@ struct DirectCommunicationAccept {
   std::string target_user_info_id;
   Digest request_digest{};
   Digest relay_certificate_digest{};  // SHA-256 of the certificate of the relay whose SIGN1-relay the target verified
+  std::uint8_t data_suite = 0;        // the user-plane suite the target chose among those offered
   Nonce nonce_2{};
   std::optional<EphemeralKey> target_ephemeral_key;  // present when the request carried one
   Bytes target_certificate;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "dataplane/data_link.hpp"
 #include "protocol/discovery.hpp"
 #include "protocol/relay.hpp"
 #include "protocol/source.hpp"
@@ -134,6 +135,8 @@ struct Fixture {
   std::vector<Bytes> discovery_messages;               // discovery_without_signature() of each one's message
   std::array<Endpoint, kRoles> discovery_endpoints{};  // each party's discovery socket: its link port + 1000
   Endpoint discovery_stranger = *Endpoint::parse("10.0.0.99", 5999);
+  vectors::Outputs outputs;                    // the handshake vectors (KD-sess, the request digest)
+  std::vector<vectors::DataSuiteVector> data;  // the data PDUs of docs/protocol.md 11.6
 
   Now now() const { return {mono, wall}; }
   std::optional<Role> role_of(wire::Layer2Id l2) const {
@@ -188,6 +191,7 @@ Fixture load_fixture() {
     f.inputs = vectors::inputs_from_json(j);
     outputs = vectors::outputs_from_json(j);
     discovery = vectors::discovery_from_json(j);
+    f.data = vectors::data_from_json(j);
     f.discovery = discovery.datagrams;
   } catch (const std::exception& e) {
     print_and_abort(path + ": " + e.what());
@@ -218,6 +222,7 @@ Fixture load_fixture() {
                                              .signer = std::make_shared<ReplayOrSign>(std::move(own), shared),
                                              .trust = trust});
   }
+  f.outputs = outputs;
   f.genuine = outputs.datagrams;
   f.bases = f.genuine;
   f.bases.push_back(outputs.reject_datagram);
@@ -698,7 +703,48 @@ bool discovery_decode_one(ByteView input, const wire::DiscoveryDatagram& d) {
   return true;
 }
 
+// A data PDU (docs/protocol.md 11): split, then unprotected by each suite's receiving end of the vectors' link (both
+// directions). Nothing but one of the vectors' own PDUs may be delivered, and under its own suite what is delivered
+// is its payload. (nea2-nia2 and null-nia2 share NRPIK, which TS 33.536 derives from the integrity algorithm alone:
+// each verifies the other's PDUs; the negotiated suite, inside both signatures, keeps the two ends on one.)
+bool data_decode_one(ByteView input) {
+  const Fixture& f = fixture();
+  const auto pdu = dataplane::parse_pdu(input);
+  if (pdu &&
+      (pdu->payload_offset + pdu->payload_size != input.size() || pdu->covered.size() != dataplane::kPduHeaderSize)) {
+    fail("data PDU split outside the datagram: " + describe(input));
+  }
+  const crypto::SecretBytes kd_sess(f.outputs.kd_sess);
+  for (const auto& v : f.data) {
+    const auto suite = dataplane::suite_from_wire(v.id);
+    if (!suite) continue;
+    for (const std::uint8_t direction : {dataplane::kDirectionFromSource, dataplane::kDirectionFromTarget}) {
+      auto end = dataplane::DataLink::create({*suite, dataplane::derive_nrp_keys(kd_sess, *suite), direction,
+                                              dataplane::link_label(f.outputs.request_digest),
+                                              dataplane::short_kd_sess_id(f.outputs.kd_sess_id), 0, 0});
+      if (!end) fail("no data link for " + v.suite);
+      Bytes buffer(input.begin(), input.end());
+      const auto r = end->unprotect(buffer);
+      const auto* delivered = std::get_if<dataplane::Delivery>(&r);
+      if (delivered == nullptr) continue;
+      const auto is_input = [&](const vectors::DataPdu& p) {
+        return std::ranges::equal(ByteView(p.datagram).subspan(wire::kHeaderSize), input.subspan(wire::kHeaderSize));
+      };
+      const bool any_genuine = std::any_of(f.data.begin(), f.data.end(), [&](const auto& s) {
+        return std::any_of(s.pdus.begin(), s.pdus.end(), is_input);
+      });
+      if (!any_genuine) fail("a data PDU that is none of the vectors' was delivered: " + describe(input));
+      const auto own = std::find_if(v.pdus.begin(), v.pdus.end(), is_input);
+      if (own != v.pdus.end() && !std::ranges::equal(delivered->payload, own->payload)) {
+        fail("a data PDU delivered another payload than its own: " + describe(input));
+      }
+    }
+  }
+  return pdu.ok();
+}
+
 bool fuzz_decode_one(ByteView input) {
+  if (dataplane::is_data_pdu(input)) return data_decode_one(input);
   if (auto discovery = wire::decode_discovery_datagram(input)) return discovery_decode_one(input, *discovery);
   auto d = wire::decode_datagram(input);
   if (!d) return false;
@@ -797,6 +843,9 @@ std::vector<Seed> seeds(const std::string& target) {
     for (std::size_t i = 0; i < f.discovery.size(); ++i) {
       const ByteView m = message_part(f.discovery[i]);
       out.push_back({"discovery-" + std::to_string(i + 1) + "-type-" + to_hex(m.first(1)), f.discovery[i]});
+    }
+    for (const auto& v : f.data) {
+      for (const auto& p : v.pdus) out.push_back({"data-" + v.suite + "-from-" + p.from, p.datagram});
     }
     return out;
   }

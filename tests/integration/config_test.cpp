@@ -183,5 +183,34 @@ TEST_F(ConfigErrors, KeyLogFileOthersMayReadExits2NamingTheKey) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
+// The data: section (issue 10): each mistake a one-line error naming the key, exit 2; the null cipher a warning.
+TEST_F(ConfigErrors, BadDataSectionsExit2NamingTheKeyAndTheNullCipherIsAWarning) {
+  const std::string base = read_file(tb.config("source-ue"));
+  const std::pair<std::string, std::string> cases[] = {
+      {"data:\n  algorithms: [aes-256-gcm]\n", "data.algorithms[0]"},
+      {"data:\n  algorithms: [nea2-nia2, nea2-nia2]\n", "data.algorithms[1]"},
+      {"data:\n  tun:\n    address: 10.77.0.1\n", "data.tun.address"},
+      {"data:\n  tun:\n    address: 10.77.0.1/24\n    mtu: 1500\n", "data.tun.mtu"},
+      {"data:\n  udp_forward:\n    - name: a\n      bearer: 1\n", "data.udp_forward.a"},
+      {"data:\n  udp_forward:\n    - name: a\n      bearer: 32\n      to: {address: 127.0.0.1, port: 9}\n", "bearer"},
+      {"data:\n  udp_forward:\n    - name: a\n      bearer: 1\n      to: {address: 127.0.0.1, port: 9}\n"
+       "    - name: b\n      bearer: 1\n      to: {address: 127.0.0.1, port: 10}\n",
+       "data.udp_forward.b.bearer"},
+      {"data:\n  tunnel: {}\n", "data.tunnel"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    SCOPED_TRACE(yaml);
+    write(tb.config("source-ue"), base + yaml);
+    const auto c = check("source-ue", tb.config("source-ue"));
+    EXPECT_EQ(c.exit_code, 2) << c.output;
+    EXPECT_NE(c.output.find(key), std::string::npos) << c.output;
+    EXPECT_EQ(std::count(c.output.begin(), c.output.end(), '\n'), 1) << c.output;
+  }
+  write(tb.config("source-ue"), base + "data:\n  algorithms: [aes-128-gcm, null-nia2]\n");
+  const auto c = check("source-ue", tb.config("source-ue"));
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(c.output.find("null-nia2"), std::string::npos) << c.output;
+}
+
 }  // namespace
 }  // namespace u2u::test

@@ -13,70 +13,26 @@
 namespace u2u::test {
 namespace {
 
-// A UDP socket on 127.0.0.1 with a receive timeout, for playing a peer or the upstream.
-class Socket {
- public:
-  Socket() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in a = address(0);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
-    timeval tv{2, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~Socket() { ::close(fd_); }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-
-  static sockaddr_in address(int port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    return a;
-  }
-  int port() const {
-    sockaddr_in a{};
-    socklen_t n = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
-    return ntohs(a.sin_port);
-  }
-  void send_to(int port, const std::string& text) const {
-    const sockaddr_in a = address(port);
-    ::sendto(fd_, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-  }
-  // The text and the sender's port, or nullopt after the timeout.
-  std::optional<std::pair<std::string, int>> receive() const {
-    char buf[2048];
-    sockaddr_in from{};
-    socklen_t n = sizeof from;
-    const ssize_t got = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &n);
-    if (got < 0) return std::nullopt;
-    return std::pair{std::string(buf, static_cast<std::size_t>(got)), static_cast<int>(ntohs(from.sin_port))};
-  }
-
- private:
-  int fd_;
-};
-
 TEST(Impair, ForwardsBothWaysAndGivesEachPeerItsOwnAddressAtTheUpstream) {
   TempDir dir;
-  Socket upstream;
+  UdpSocket upstream;
   Impair proxy(dir.path() + "/impair.log", upstream.port(), {});
-  Socket a;
-  Socket b;
+  UdpSocket a;
+  UdpSocket b;
   a.send_to(proxy.port, "from a");
-  const auto at_upstream_a = upstream.receive();
+  const auto at_upstream_a = upstream.receive_text();
   ASSERT_TRUE(at_upstream_a);
   EXPECT_EQ(at_upstream_a->first, "from a");
   b.send_to(proxy.port, "from b");
-  const auto at_upstream_b = upstream.receive();
+  const auto at_upstream_b = upstream.receive_text();
   ASSERT_TRUE(at_upstream_b);
   EXPECT_EQ(at_upstream_b->first, "from b");
   EXPECT_NE(at_upstream_a->second, at_upstream_b->second);  // two peers, two addresses at the upstream
   // Answers go back to the peer each upstream address stands for, from the proxy's listen port.
   upstream.send_to(at_upstream_b->second, "to b");
   upstream.send_to(at_upstream_a->second, "to a");
-  const auto at_a = a.receive();
-  const auto at_b = b.receive();
+  const auto at_a = a.receive_text();
+  const auto at_b = b.receive_text();
   ASSERT_TRUE(at_a && at_b);
   EXPECT_EQ(at_a->first, "to a");
   EXPECT_EQ(at_b->first, "to b");
@@ -146,7 +102,7 @@ TEST(Impair, UsageErrorsExitWith2AndHelpWith0) {
   EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0"}, &out), 2);
   EXPECT_NE(out.find("--upstream"), std::string::npos);
   EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--loss", "150"}, &out), 2);
-  Socket taken;
+  UdpSocket taken;
   EXPECT_EQ(
       run({bin("u2u-impair"), "--listen", "127.0.0.1:" + std::to_string(taken.port()), "--upstream", "127.0.0.1:9"},
           &out),

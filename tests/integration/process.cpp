@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -261,6 +262,51 @@ void set_if_present(const std::string& config, const std::string& key, const std
   const auto end = text.find('\n', start);
   text.replace(start, end - start, key + ": " + value);
   std::ofstream(config, std::ios::trunc) << text;
+}
+
+UdpSocket::UdpSocket(int port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
+  int size = 4 << 20;
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+UdpSocket::~UdpSocket() { ::close(fd_); }
+
+int UdpSocket::port() const {
+  sockaddr_in a{};
+  socklen_t n = sizeof a;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+  return ntohs(a.sin_port);
+}
+
+void UdpSocket::send_to(int port, ByteView data) const {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+}
+
+std::optional<std::pair<Bytes, int>> UdpSocket::receive(std::chrono::milliseconds timeout) const {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+  Bytes buf(65536);
+  sockaddr_in from{};
+  socklen_t n = sizeof from;
+  const ssize_t got = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &n);
+  if (got < 0) return std::nullopt;
+  buf.resize(static_cast<std::size_t>(got));
+  return std::pair{std::move(buf), static_cast<int>(ntohs(from.sin_port))};
+}
+
+std::optional<std::pair<std::string, int>> UdpSocket::receive_text(std::chrono::milliseconds timeout) const {
+  auto d = receive(timeout);
+  if (!d) return std::nullopt;
+  return std::pair{std::string(d->first.begin(), d->first.end()), d->second};
 }
 
 }  // namespace u2u::test

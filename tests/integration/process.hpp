@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bytes.hpp"
+
 namespace u2u::test {
 
 using Json = nlohmann::json;
@@ -99,6 +101,25 @@ struct Impair {
 
   Process process;
   int port = 0;
+};
+
+// A UDP socket on 127.0.0.1 (port 0: any), for playing a peer, an upstream or a server.
+class UdpSocket {
+ public:
+  explicit UdpSocket(int port = 0);
+  ~UdpSocket();
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+  int port() const;
+  int fd() const { return fd_; }
+  void send_to(int port, ByteView data) const;
+  void send_to(int port, std::string_view text) const { send_to(port, as_bytes(text)); }
+  // A datagram and its sender's port, or nullopt after `timeout`.
+  std::optional<std::pair<Bytes, int>> receive(std::chrono::milliseconds timeout = 2s) const;
+  std::optional<std::pair<std::string, int>> receive_text(std::chrono::milliseconds timeout = 2s) const;
+
+ private:
+  int fd_;
 };
 
 // Replaces the one line "port: FROM" of a config with "port: TO".

@@ -65,6 +65,25 @@ for unit in "${units[@]}"; do
   done
   grep -q "^ExecStart=/usr/bin/$role --config %d/$role.yaml --log-format json$" "$unit" ||
     fail "$name: ExecStart does not read %d/$role.yaml with --log-format json"
+
+  # The ends with the drop-in systemd/tun.conf (a data.tun interface needs CAP_NET_ADMIN and /dev/net/tun): still
+  # clean, still at most $max_exposure, and granting CAP_NET_ADMIN; relay-ue never gets it.
+  if [[ $role != relay-ue && -f $unit_dir/tun.conf ]]; then
+    mkdir -p "$tmp/tun/$name.d"
+    cp "$tmp/$name" "$tmp/tun/$name"
+    cp "$unit_dir/tun.conf" "$tmp/tun/$name.d/tun.conf"
+    if ! out=$(systemd-analyze verify "$tmp/tun/$name" 2>&1) || [[ -n $out ]]; then
+      fail "$name with tun.conf: systemd-analyze verify:"$'\n'"$out"
+    fi
+    report=$(systemd-analyze security --offline=true "$tmp/tun/$name" 2>&1) || true
+    exposure=$(sed -n 's/^→ Overall exposure level for .*: \([0-9.]*\) .*/\1/p' <<<"$report")
+    if [[ -n $exposure ]] && awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }' &&
+      grep -q 'CapabilityBoundingSet=~CAP_NET_ADMIN' <<<"$report"; then
+      echo "with tun.conf: exposure $exposure (at most $max_exposure), CAP_NET_ADMIN granted"
+    else
+      fail "$name with tun.conf: exposure '$exposure' over $max_exposure, or CAP_NET_ADMIN not granted"
+    fi
+  fi
 done
 
 # The credentials layout the units expect (README "systemd"): provision, fill an /etc/u2u-relay look-alike

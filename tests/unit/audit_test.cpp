@@ -180,8 +180,8 @@ TEST(Audit, OneHostHoldsAtMostItsShareOfTheRelaysPendingTableWhateverItsCredenti
   for (std::size_t i = 0; i < n; ++i) {
     // One host, many sockets, many identities; its bucket is refilled between requests (2 s each).
     const Now at = later(test_now(), std::chrono::milliseconds(2000 * i));
-    ues.push_back(std::make_unique<protocol::SourceUe>(
-        source_config(pki.party("ue-" + std::to_string(i), crypto::Role::kUe, 0x000500 + i))));
+    ues.push_back(std::make_unique<protocol::SourceUe>(source_config(
+        pki.party("ue-" + std::to_string(i), crypto::Role::kUe, static_cast<wire::Layer2Id>(0x000500 + i)))));
     tb.net.deliver(host(7, static_cast<std::uint16_t>(6000 + i)), "ue", ues.back()->start(at), at);
   }
   EXPECT_EQ(tb.relay.pending_of_host(host(7)), protocol::kDefaultRelayMaxPendingPerHost);

@@ -37,6 +37,15 @@ TEST(DocsMatchVectors, ProtocolDocumentQuotesTheCurrentVectorValues) {
     if (std::isxdigit(static_cast<unsigned char>(c))) doc_hex.push_back(c);
   }
   EXPECT_NE(doc_hex.find(step1), std::string::npos) << "the step 1 datagram in docs/protocol.md is not current";
+  for (const auto& suite : j.at("data").at("suites")) {
+    for (const char* key : {"nrpek", "nrpik"}) {
+      EXPECT_NE(doc.find(suite.at(key).get<std::string>()), std::string::npos) << key;
+    }
+    for (const auto& pdu : suite.at("pdus")) {
+      EXPECT_NE(doc_hex.find(pdu.at("hex").get<std::string>()), std::string::npos)
+          << suite.at("suite").get<std::string>() << " PDU in docs/protocol.md is not current";
+    }
+  }
   for (const auto& d : j.at("discovery").at("datagrams")) {
     EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
         << d.at("message").get<std::string>() << " in docs/protocol.md is not current";

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "dataplane/data_link.hpp"
 #include "protocol/constants.hpp"
 #include "vectors/protocol_vectors.hpp"
 #include "wire/discovery.hpp"
@@ -18,6 +19,7 @@ class ProtocolVectors : public ::testing::Test {
     const auto j = vectors::Json::parse(in);
     inputs = vectors::inputs_from_json(j);
     expected = vectors::outputs_from_json(j);
+    expected_data = vectors::data_from_json(j);
     actual = vectors::run(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
       return vectors::replaying_signer(expected.signatures, role);
     });
@@ -25,6 +27,7 @@ class ProtocolVectors : public ::testing::Test {
   vectors::Inputs inputs;
   vectors::Outputs expected;
   vectors::Outputs actual;
+  std::vector<vectors::DataSuiteVector> expected_data;
 };
 
 TEST_F(ProtocolVectors, TheProcedureCompletesWithTheRecordedSignatures) {
@@ -39,6 +42,53 @@ TEST_F(ProtocolVectors, EveryDatagramOfSteps1357And9IsByteExact) {
   for (std::size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(to_hex(actual.datagrams[i]), to_hex(expected.datagrams[i])) << "datagram " << i;
     EXPECT_LE(actual.datagrams[i].size(), wire::kMaxDatagramSize);
+  }
+}
+
+// Section 11: the keys of each suite and a data PDU each way, byte-exact from the handshake's KD-sess.
+TEST_F(ProtocolVectors, EverySuitesKeysAndDataPdusAreByteExact) {
+  const auto actual_data = vectors::run_data(inputs, actual);
+  ASSERT_EQ(actual_data.size(), 3u);
+  ASSERT_EQ(expected_data.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(expected_data[i].suite);
+    EXPECT_EQ(actual_data[i].suite, expected_data[i].suite);
+    EXPECT_EQ(actual_data[i].id, expected_data[i].id);
+    EXPECT_EQ(to_hex(actual_data[i].nrpek), to_hex(expected_data[i].nrpek));
+    EXPECT_EQ(to_hex(actual_data[i].nrpik), to_hex(expected_data[i].nrpik));
+    ASSERT_EQ(actual_data[i].pdus.size(), 2u);
+    for (std::size_t p = 0; p < 2; ++p) {
+      EXPECT_EQ(to_hex(actual_data[i].pdus[p].datagram), to_hex(expected_data[i].pdus[p].datagram));
+      EXPECT_EQ(actual_data[i].pdus[p].count, expected_data[i].pdus[p].count);
+      EXPECT_EQ(actual_data[i].pdus[p].bearer, expected_data[i].pdus[p].bearer);
+    }
+  }
+}
+
+// The recorded data PDUs are accepted by the other end's DataLink and give back the recorded payloads.
+TEST_F(ProtocolVectors, EachRecordedDataPduIsUnprotectedByTheOtherEnd) {
+  const crypto::SecretBytes kd_sess(expected.kd_sess);
+  for (const auto& v : expected_data) {
+    SCOPED_TRACE(v.suite);
+    const auto suite = dataplane::suite_from_wire(v.id);
+    ASSERT_TRUE(suite.has_value());
+    for (const auto& pdu : v.pdus) {
+      const bool from_source = pdu.from == "source-ue";
+      auto receiver =
+          dataplane::DataLink::create(
+              {*suite, dataplane::derive_nrp_keys(kd_sess, *suite),
+               from_source ? dataplane::kDirectionFromTarget : dataplane::kDirectionFromSource,
+               dataplane::link_label(expected.request_digest), dataplane::short_kd_sess_id(expected.kd_sess_id),
+               from_source ? inputs.parties[2].layer2_id : inputs.parties[0].layer2_id, inputs.parties[1].layer2_id})
+              .value();
+      Bytes d = pdu.datagram;
+      const auto r = receiver.unprotect(d);
+      const auto* delivered = std::get_if<dataplane::Delivery>(&r);
+      ASSERT_NE(delivered, nullptr) << pdu.from;
+      EXPECT_EQ(Bytes(delivered->payload.begin(), delivered->payload.end()), pdu.payload);
+      EXPECT_EQ(delivered->bearer, pdu.bearer);
+      EXPECT_EQ(delivered->count, pdu.count);
+    }
   }
 }
 

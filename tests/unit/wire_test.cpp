@@ -50,6 +50,7 @@ wire::DirectCommunicationRequest sample_request(bool relayed, bool ephemeral = f
   r.target_user_info_id = "target-ue";
   r.target_layer2_id = 0xA1B2C3;
   r.selected_relay_user_info_id = "relay-ue";
+  r.data_suites = {0x02, 0x01};
   r.nonce_1 = counting<wire::kNonceSize>(0x10);
   if (ephemeral) r.source_ephemeral_key = sample_ephemeral_key(0xC1);
   r.source_certificate = counting_bytes(100, 0x90);
@@ -64,6 +65,7 @@ wire::DirectCommunicationAccept sample_accept(bool relayed, bool ephemeral = fal
   a.target_user_info_id = "target-ue";
   a.request_digest = counting<wire::kDigestSize>(0xD0);
   a.relay_certificate_digest = counting<wire::kDigestSize>(0xC0);
+  a.data_suite = 0x02;
   a.nonce_2 = counting<wire::kNonceSize>(0x20);
   if (ephemeral) a.target_ephemeral_key = sample_ephemeral_key(0x71);
   a.target_certificate = counting_bytes(110, 0x05);
@@ -134,11 +136,11 @@ RawMessage raw_request(const wire::DirectCommunicationRequest& r) {
   const std::array<std::uint8_t, 3> l2{static_cast<std::uint8_t>(r.target_layer2_id >> 16),
                                        static_cast<std::uint8_t>(r.target_layer2_id >> 8),
                                        static_cast<std::uint8_t>(r.target_layer2_id)};
-  RawMessage m{
-      0x01,
-      {ie(Iei::kSourceUserInfoId, as_bytes(r.source_user_info_id)),
-       ie(Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id)), ie(Iei::kTargetLayer2Id, l2),
-       ie(Iei::kSelectedRelayUserInfoId, as_bytes(r.selected_relay_user_info_id)), ie(Iei::kNonce1, r.nonce_1)}};
+  RawMessage m{0x01,
+               {ie(Iei::kSourceUserInfoId, as_bytes(r.source_user_info_id)),
+                ie(Iei::kTargetUserInfoId, as_bytes(r.target_user_info_id)), ie(Iei::kTargetLayer2Id, l2),
+                ie(Iei::kSelectedRelayUserInfoId, as_bytes(r.selected_relay_user_info_id)),
+                ie(Iei::kDataSuitesOffered, r.data_suites), ie(Iei::kNonce1, r.nonce_1)}};
   if (r.source_ephemeral_key) m.ies.push_back(ie(Iei::kSourceEphemeralKey, *r.source_ephemeral_key));
   m.ies.push_back(ie(Iei::kSourceCertificate, r.source_certificate));
   m.ies.push_back(ie(Iei::kSignSource, r.sign_source));
@@ -149,7 +151,8 @@ RawMessage raw_request(const wire::DirectCommunicationRequest& r) {
 RawMessage raw_accept(const wire::DirectCommunicationAccept& a) {
   RawMessage m{0x02,
                {ie(Iei::kTargetUserInfoId, as_bytes(a.target_user_info_id)), ie(Iei::kRequestDigest, a.request_digest),
-                ie(Iei::kRelayCertificateDigest, a.relay_certificate_digest), ie(Iei::kNonce2, a.nonce_2)}};
+                ie(Iei::kRelayCertificateDigest, a.relay_certificate_digest),
+                ie(Iei::kDataSuiteChosen, ByteView(&a.data_suite, 1)), ie(Iei::kNonce2, a.nonce_2)}};
   if (a.target_ephemeral_key) m.ies.push_back(ie(Iei::kTargetEphemeralKey, *a.target_ephemeral_key));
   m.ies.push_back(ie(Iei::kTargetCertificate, a.target_certificate));
   m.ies.push_back(ie(Iei::kKeyConfirmationMac, a.key_confirmation_mac));
@@ -329,8 +332,8 @@ TEST(WireRoundTrip, EphemeralKeyAndMacIesHaveTheirDocumentedHeaders) {
   const auto request = sample_request(false, true);
   const Bytes without_key = wire::encode_request_unsigned(sample_request(false, false));
   const Bytes bytes = wire::encode_request_unsigned(request);
-  // 9-octet User Info IDs, an 8-octet selected relay.
-  const std::size_t after_nonce = 1 + (3 + 9) + (3 + 9) + (3 + 3) + (3 + 8) + (3 + 16);
+  // 9-octet User Info IDs, an 8-octet selected relay, two suites offered.
+  const std::size_t after_nonce = 1 + (3 + 9) + (3 + 9) + (3 + 3) + (3 + 8) + (3 + 2) + (3 + 16);
   ASSERT_EQ(bytes.size(), without_key.size() + 3 + 65);
   EXPECT_TRUE(std::equal(without_key.begin(), without_key.begin() + after_nonce, bytes.begin()));
   EXPECT_TRUE(std::equal(without_key.begin() + after_nonce, without_key.end(), bytes.begin() + after_nonce + 3 + 65));
@@ -343,7 +346,7 @@ TEST(WireRoundTrip, EphemeralKeyAndMacIesHaveTheirDocumentedHeaders) {
   // Target ephemeral public key: 0x0F, 65 octets, right after Nonce_2 (0x08, 16 octets).
   const auto accept = sample_accept(false, true);
   const Bytes accept_bytes = wire::encode(accept);
-  const std::size_t after_nonce_2 = 1 + (3 + 9) + (3 + 32) + (3 + 32) + (3 + 16);
+  const std::size_t after_nonce_2 = 1 + (3 + 9) + (3 + 32) + (3 + 32) + (3 + 1) + (3 + 16);
   EXPECT_EQ(Bytes(accept_bytes.begin() + after_nonce_2 - 19, accept_bytes.begin() + after_nonce_2 - 16),
             (Bytes{0x08, 0x00, 0x10}));
   EXPECT_EQ(Bytes(accept_bytes.begin() + after_nonce_2, accept_bytes.begin() + after_nonce_2 + 3),
@@ -819,13 +822,13 @@ TEST(WireDecode, SkippedIgnorableIeStaysInsideTheSignedBytes) {
   // An IE the receiver does not understand is still covered by the signature that follows it.
   RawMessage raw = raw_request(sample_request(true));
   raw.ies.insert(raw.ies.begin() + 3, ignorable_ie());       // among the source's IEs, before the selected relay
-  raw.ies.insert(raw.ies.begin() + 10, ignorable_ie(0x81));  // between the relay's certificate and SIGN1-relay
-  ASSERT_EQ(raw.ies[11].iei, static_cast<std::uint8_t>(Iei::kSign1Relay));
+  raw.ies.insert(raw.ies.begin() + 11, ignorable_ie(0x81));  // between the relay's certificate and SIGN1-relay
+  ASSERT_EQ(raw.ies[12].iei, static_cast<std::uint8_t>(Iei::kSign1Relay));
   const Bytes bytes = serialize(raw);
   auto m = wire::decode_message(bytes);
   ASSERT_TRUE(m.ok()) << m.error().reason;
   Bytes covered_by_source;
-  for (std::size_t i = 0; i < 7; ++i) append(covered_by_source, serialize_ie(raw.ies[i]));
+  for (std::size_t i = 0; i < 8; ++i) append(covered_by_source, serialize_ie(raw.ies[i]));
   covered_by_source.insert(covered_by_source.begin(), 0x01);
   EXPECT_TRUE(std::ranges::equal(m->covered_by_first_signature(), covered_by_source));
   EXPECT_EQ(m->covered_by_relay_signature().size(), bytes.size() - (wire::kIeHeaderSize + wire::kSignatureSize));
@@ -891,6 +894,8 @@ Bounds bounds_of(std::uint8_t iei) {
     case Iei::kSourceEphemeralKey:
     case Iei::kTargetEphemeralKey: return {wire::kEphemeralKeySize, wire::kEphemeralKeySize, 0x04};
     case Iei::kKeepaliveCounter: return {wire::kKeepaliveCounterSize, wire::kKeepaliveCounterSize, 0x5A};
+    case Iei::kDataSuitesOffered: return {1, wire::kMaxDataSuites, 0x02};
+    case Iei::kDataSuiteChosen: return {1, 1, 0x02};
   }
   return {};
 }
@@ -898,7 +903,7 @@ Bounds bounds_of(std::uint8_t iei) {
 TEST(WireDecode, IeBoundsAreTheOnesDocumentedInProtocolMdSection3) {
   EXPECT_EQ(wire::kUserInfoIdMinSize, 1u);
   EXPECT_EQ(wire::kUserInfoIdMaxSize, 64u);
-  EXPECT_EQ(wire::kCertificateMaxSize, 470u);
+  EXPECT_EQ(wire::kCertificateMaxSize, 460u);
   EXPECT_EQ(wire::kNonceSize, 16u);
   EXPECT_EQ(wire::kDigestSize, 32u);
   EXPECT_EQ(wire::kSignatureSize, 64u);
@@ -931,8 +936,8 @@ TEST(WireDecode, EveryIeLengthOutsideItsBoundsIsRefusedAndEveryBoundItselfAccept
       ++checked;
     }
   }
-  // Relayed request 11 IEs, relayed accept 11, reject 3, link confirm 2.
-  EXPECT_EQ(checked, 27u);
+  // Relayed request 12 IEs, relayed accept 12, reject 3, link confirm 2.
+  EXPECT_EQ(checked, 29u);
 }
 
 TEST(WireDecode, FixedSizeNewIesRefuseEveryOtherLengthWithTheirName) {
@@ -1076,6 +1081,7 @@ wire::DirectCommunicationRequest largest_request() {
   r.source_user_info_id.assign(wire::kUserInfoIdMaxSize, 's');
   r.target_user_info_id.assign(wire::kUserInfoIdMaxSize, 't');
   r.selected_relay_user_info_id.assign(wire::kUserInfoIdMaxSize, 'r');
+  r.data_suites.assign(wire::kMaxDataSuites, 0x01);
   r.source_certificate.assign(wire::kCertificateMaxSize, 0x30);
   r.relay->user_info_id.assign(wire::kUserInfoIdMaxSize, 'r');
   r.relay->certificate.assign(wire::kCertificateMaxSize, 0x30);
@@ -1337,7 +1343,7 @@ TEST(WireMessage, UnrelayedMessagesHaveNoRelaySignatureCoverage) {
 // Cause values
 
 TEST(WireCause, CauseFromWireKeepsKnownCausesAndMapsEveryOtherValueTo111) {
-  const std::vector<int> known = {1, 2, 5, 6, 7, 13, 111};
+  const std::vector<int> known = {1, 2, 5, 6, 7, 8, 13, 111};
   for (int value = 0; value <= 0xFF; ++value) {
     SCOPED_TRACE(value);
     const Cause cause = cause_from_wire(static_cast<std::uint8_t>(value));

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
     std::cerr << "u2u-make-vectors: discovery did not select the relay\n";
     return 1;
   }
-  std::ofstream(out_path) << vectors::to_json(inputs, outputs, discovery).dump(2) << "\n";
+  const auto data = vectors::run_data(inputs, outputs);
+  std::ofstream(out_path) << vectors::to_json(inputs, outputs, discovery, data).dump(2) << "\n";
   std::cout << out_path << ": " << outputs.datagrams.size() << " datagrams, session " << outputs.session << "; "
             << discovery.datagrams.size() << " discovery datagrams\n";
   return 0;

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "crypto/kdf.hpp"
+#include "dataplane/data_link.hpp"
 #include "protocol/constants.hpp"
 #include "protocol/discovery.hpp"
 #include "protocol/transcript.hpp"
@@ -226,7 +227,64 @@ DiscoveryOutputs run_discovery(const Inputs& in, const SignerFactory& signer_for
   return out;
 }
 
-Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& discovery) {
+std::vector<DataSuiteVector> run_data(const Inputs& in, const Outputs& out) {
+  const crypto::SecretBytes kd_sess(out.kd_sess);
+  const auto label = dataplane::link_label(out.request_digest);
+  const std::uint16_t kd_sess_id = dataplane::short_kd_sess_id(out.kd_sess_id);
+  std::vector<DataSuiteVector> vectors;
+  for (dataplane::Suite suite :
+       {dataplane::Suite::kAes128Gcm, dataplane::Suite::kNea2Nia2, dataplane::Suite::kNullNia2}) {
+    DataSuiteVector v;
+    v.suite = std::string(dataplane::suite_name(suite));
+    v.id = static_cast<std::uint8_t>(suite);
+    const auto keys = dataplane::derive_nrp_keys(kd_sess, suite);
+    v.nrpek.assign(keys.nrpek.reveal().begin(), keys.nrpek.reveal().end());
+    v.nrpik.assign(keys.nrpik.reveal().begin(), keys.nrpik.reveal().end());
+    const auto end = [&](std::uint8_t direction, wire::Layer2Id own) {
+      return dataplane::DataLink::create({suite, dataplane::derive_nrp_keys(kd_sess, suite), direction, label,
+                                          kd_sess_id, own, in.parties[1].layer2_id})
+          .value();
+    };
+    auto source = end(dataplane::kDirectionFromSource, in.parties[0].layer2_id);
+    auto target = end(dataplane::kDirectionFromTarget, in.parties[2].layer2_id);
+    target.set_next_count(5);
+    const std::string ping = "an IP packet from the source's TUN interface";
+    const std::string answer = "\x00\x01a UDP datagram of flow 1 from the target's forward";
+    for (auto* pdu : {&source, &target}) {
+      DataPdu d;
+      d.from = pdu == &source ? "source-ue" : "target-ue";
+      d.bearer = pdu == &source ? dataplane::kTunBearer : 1;
+      d.count = static_cast<std::uint32_t>(pdu->next_count());
+      const std::string& text = pdu == &source ? ping : answer;
+      d.payload.assign(text.begin(), text.end());
+      d.datagram.resize(wire::kMaxDatagramSize);
+      d.datagram.resize(pdu->protect(d.bearer, d.payload, d.datagram).value());
+      v.pdus.push_back(std::move(d));
+    }
+    vectors.push_back(std::move(v));
+  }
+  return vectors;
+}
+
+std::vector<DataSuiteVector> data_from_json(const Json& j) {
+  std::vector<DataSuiteVector> vectors;
+  for (const auto& s : j.at("data").at("suites")) {
+    DataSuiteVector v;
+    v.suite = s.at("suite").get<std::string>();
+    v.id = s.at("id").get<std::uint8_t>();
+    v.nrpek = hex_bytes(s.at("nrpek"));
+    v.nrpik = hex_bytes(s.at("nrpik"));
+    for (const auto& p : s.at("pdus")) {
+      v.pdus.push_back({p.at("from").get<std::string>(), p.at("bearer").get<std::uint8_t>(),
+                        p.at("count").get<std::uint32_t>(), hex_bytes(p.at("payload")), hex_bytes(p.at("hex"))});
+    }
+    vectors.push_back(std::move(v));
+  }
+  return vectors;
+}
+
+Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& discovery,
+             const std::vector<DataSuiteVector>& data) {
   Json j;
   j["description"] =
       "Test vectors of the U2U relay authentication protocol, version 1 (docs/protocol.md). Keys are test keys. "
@@ -296,6 +354,21 @@ Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& disco
   for (const auto& s : discovery.signatures) {
     d["signatures"].push_back(
         {{"signer", s.signer}, {"signed_input", to_hex(s.signed_input)}, {"signature", to_hex(s.signature)}});
+  }
+  Json& dp = j["data"];
+  dp["link_label"] = to_hex(dataplane::link_label(out.request_digest));
+  dp["kd_sess_id_16"] = dataplane::short_kd_sess_id(out.kd_sess_id);
+  for (const auto& v : data) {
+    Json suite{{"suite", v.suite}, {"id", v.id}, {"nrpek", to_hex(v.nrpek)}, {"nrpik", to_hex(v.nrpik)}};
+    for (const auto& p : v.pdus) {
+      suite["pdus"].push_back({{"from", p.from},
+                               {"bearer", p.bearer},
+                               {"count", p.count},
+                               {"payload", to_hex(p.payload)},
+                               {"size", p.datagram.size()},
+                               {"hex", to_hex(p.datagram)}});
+    }
+    dp["suites"].push_back(std::move(suite));
   }
   return j;
 }

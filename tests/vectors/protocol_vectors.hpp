@@ -70,6 +70,25 @@ struct DiscoveryOutputs {
 };
 inline constexpr std::uint16_t kDiscoveryPortOffset = 1000;  // each party's discovery port: its link port + this
 
+// The data plane (docs/protocol.md 11) under the handshake's KD-sess: for each suite, NRPEK and NRPIK and a data
+// PDU each way (the source's on the TUN bearer 0 with COUNT 0, the target's on bearer 1 with COUNT 5), as each end
+// sends it to the relay. Deterministic: no randomness anywhere in the data plane.
+struct DataPdu {
+  std::string from;  // source-ue or target-ue
+  std::uint8_t bearer = 0;
+  std::uint32_t count = 0;
+  Bytes payload;
+  Bytes datagram;
+};
+struct DataSuiteVector {
+  std::string suite;
+  std::uint8_t id = 0;
+  Bytes nrpek, nrpik;  // empty when the suite has none
+  std::vector<DataPdu> pdus;
+};
+std::vector<DataSuiteVector> run_data(const Inputs& inputs, const Outputs& outputs);
+std::vector<DataSuiteVector> data_from_json(const Json& j);
+
 // Makes the signer a role signs with: the real key (to record), or a replay of recorded signatures.
 using SignerFactory = std::function<std::shared_ptr<const crypto::Signer>(const std::string& role,
                                                                           std::shared_ptr<const crypto::PrivateKey>)>;
@@ -79,7 +98,8 @@ Outputs run(const Inputs& inputs, const SignerFactory& signer_for);
 
 DiscoveryOutputs run_discovery(const Inputs& inputs, const SignerFactory& signer_for);
 
-Json to_json(const Inputs& inputs, const Outputs& outputs, const DiscoveryOutputs& discovery);
+Json to_json(const Inputs& inputs, const Outputs& outputs, const DiscoveryOutputs& discovery,
+             const std::vector<DataSuiteVector>& data);
 Inputs inputs_from_json(const Json& j);
 Outputs outputs_from_json(const Json& j);
 DiscoveryOutputs discovery_from_json(const Json& j);

@@ -1,0 +1,88 @@
+#pragma once
+// The user data an end's links carry (docs/protocol.md 11; issue 10): the TUN interface (data.tun) and the UDP
+// forwards (data.udp_forward) on one side, data PDUs through the relay on the other, with the sans-I/O DataLink
+// (lib/dataplane) protecting each. At the source one link at a time; at the target every link receives, and the TUN
+// interface and the listening forwards send on the link established last.
+#include <utility>  // before Asio under g++ 12
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "dataplane/data_link.hpp"
+#include "dataplane/flows.hpp"
+#include "logging/event_log.hpp"
+#include "transport/tun.hpp"
+#include "transport/udp_runner.hpp"
+
+namespace u2u::daemon {
+
+class DataPlane {
+ public:
+  // `direction`: dataplane::kDirectionFromSource at source-ue, kDirectionFromTarget at target-ue.
+  DataPlane(boost::asio::io_context& io, transport::UdpRunner& runner, logging::EventLog& log,
+            const config::DataFile& data, const std::string& config_file, std::uint8_t direction,
+            wire::Layer2Id own_layer2_id);
+  ~DataPlane();
+
+  // Opens the TUN interface and binds the listening forwards. The error names the config file and key (exit 2);
+  // without CAP_NET_ADMIN a TUN interface cannot be opened, and the error says so.
+  Status open();
+  // A link is up at both ends: from now on its keys protect what the TUN interface and the forwards carry.
+  void link_up(const std::string& session, const wire::Digest& request_digest, const protocol::SessionKeys& keys,
+               const Endpoint& relay, wire::Layer2Id relay_layer2_id);
+  // The link of `session` is gone (released, lost, expired, replaced, revoked): its keys are dropped.
+  void link_down(const std::string& session, const std::string& reason);
+  void all_down(const std::string& reason);
+  // Called when a link's COUNT is exhausted: it can send no more and must be established anew.
+  void on_exhausted(std::function<void(const std::string& session)> hook) { exhausted_ = std::move(hook); }
+  // The runner's data handler: every data PDU ends here (an end forwards none).
+  void on_pdu(const Endpoint& from, std::span<std::uint8_t> datagram);
+  bool active() const { return current_ != nullptr; }
+
+ private:
+  struct Link;
+  struct Forward;
+  struct ToFlow;
+  void send(Link& link, std::uint8_t bearer, ByteView payload);
+  void from_tun(ByteView packet);
+  void listen_receive(Forward& f);
+  void deliver(Link& link, const dataplane::Delivery& d);
+  void to_flow_receive(ToFlow& flow);
+  void sweep();
+  void dropped(std::string_view reason, const std::string& session);
+  protocol::Event down_event(const Link& link, const std::string& reason) const;
+
+  boost::asio::io_context& io_;
+  transport::UdpRunner& runner_;
+  logging::EventLog& log_;
+  config::DataFile data_;
+  std::string config_file_;
+  std::uint8_t direction_;
+  wire::Layer2Id own_layer2_id_;
+  std::unique_ptr<transport::TunDevice> tun_;
+  std::vector<std::unique_ptr<Forward>> forwards_;
+  std::map<dataplane::LinkLabel, std::unique_ptr<Link>> links_;
+  Link* current_ = nullptr;  // where the TUN interface and the listening forwards send
+  std::map<std::pair<dataplane::LinkLabel, std::uint32_t>, std::unique_ptr<ToFlow>>
+      to_flows_;  // (link, bearer<<16|flow)
+  boost::asio::steady_timer sweeper_;
+  std::function<void(const std::string&)> exhausted_;
+  std::uint64_t no_link_drops_ = 0;
+  std::uint64_t links_up_ = 0;
+  std::array<std::uint8_t, wire::kMaxDatagramSize> out_{};
+};
+
+// A daemon's data plane, when its configuration has a data: section: opened (TUN, forwards), and the runner's data
+// PDUs handed to it. The error names the config file and key (exit 2).
+Status start_data_plane(std::optional<DataPlane>& plane, boost::asio::io_context& io, transport::UdpRunner& runner,
+                        logging::EventLog& log, const config::DataFile& data, const std::string& config_file,
+                        std::uint8_t direction, wire::Layer2Id own_layer2_id);
+
+}  // namespace u2u::daemon

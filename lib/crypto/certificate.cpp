@@ -193,11 +193,31 @@ Result<TrustStore> TrustStore::from_ca(const Certificate& ca) {
   return t;
 }
 
-Result<Certificate> TrustStore::chained(ByteView certificate_der) const {
-  const Sha256Digest key = sha256(certificate_der);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+TrustStore::TrustStore(const TrustStore& other) : ca_(other.ca_), store_(other.store_), revoked_(other.revoked_) {
+  std::lock_guard lock(other.cache_mutex_);
+  cache_ = other.cache_;
+  cache_order_ = other.cache_order_;
+}
+
+TrustStore::CacheStats TrustStore::cache_stats() const {
+  std::lock_guard lock(cache_mutex_);
+  CacheStats s = stats_;
+  s.size = cache_.size();
+  return s;
+}
+
+Result<std::shared_ptr<const TrustStore::Chained>> TrustStore::chained(ByteView certificate_der) const {
+  const Sha256Digest digest = sha256(certificate_der);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = cache_.find(digest); it != cache_.end()) {
+      ++stats_.hits;
+      return it->second;
+    }
+    ++stats_.misses;
+  }
   auto cert = Certificate::from_der(certificate_der);
-  if (!cert) return cert;
+  if (!cert) return cert.error();
   detail::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), cert->x509_.get(), nullptr) != 1) {
     return openssl_error(Cause::kAuthenticationFailure, "certificate_chain", "cannot start chain verification");
@@ -211,19 +231,22 @@ Result<Certificate> TrustStore::chained(ByteView certificate_der) const {
                       std::string("certificate of \"") + cert->subject_cn() +
                           "\" does not chain to the configured CA: " + X509_verify_cert_error_string(err));
   }
-  if (cache_.size() >= kCertificateCacheSize) {
-    cache_.erase(cache_order_.front());
-    cache_order_.pop_front();
+  auto key = cert->public_key();
+  if (!key) return key.error();
+  auto entry = std::make_shared<const Chained>(Chained{std::move(cert).value(), std::move(key).value()});
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.emplace(digest, entry).second) {
+    cache_order_.push_back(digest);
+    if (cache_.size() > kCertificateCacheSize) {
+      cache_.erase(cache_order_.front());
+      cache_order_.pop_front();
+    }
   }
-  cache_.emplace(key, *cert);
-  cache_order_.push_back(key);
-  return cert;
+  return entry;
 }
 
-Status TrustStore::verify_chain(const Certificate& certificate, WallTime now) const {
-  auto cert = chained(certificate.der());
-  if (!cert) return cert.error();
-  for (const Certificate* c : std::initializer_list<const Certificate*>{&*cert, &ca_}) {
+Status TrustStore::check_validity_and_revocation(const Certificate& cert, WallTime now) const {
+  for (const Certificate* c : std::initializer_list<const Certificate*>{&cert, &ca_}) {
     if (now < c->not_before()) {
       return cert_error("certificate_validity",
                         "certificate of \"" + c->subject_cn() + "\" is not valid before " + utc_text(c->not_before()));
@@ -233,33 +256,37 @@ Status TrustStore::verify_chain(const Certificate& certificate, WallTime now) co
                         "certificate of \"" + c->subject_cn() + "\" expired at " + utc_text(c->not_after()));
     }
   }
-  if (revoked_.count(cert->serial_hex()) != 0) {
+  if (revoked_.count(cert.serial_hex()) != 0) {
     return cert_error("certificate_revoked",
-                      "certificate of \"" + cert->subject_cn() + "\" (serial " + cert->serial_hex() + ") is revoked");
+                      "certificate of \"" + cert.subject_cn() + "\" (serial " + cert.serial_hex() + ") is revoked");
   }
   return {};
 }
 
+Status TrustStore::verify_chain(const Certificate& certificate, WallTime now) const {
+  auto entry = chained(certificate.der());
+  if (!entry) return entry.error();
+  return check_validity_and_revocation((*entry)->certificate, now);
+}
+
 Result<VerifiedPeer> TrustStore::verify(ByteView certificate_der, std::string_view claimed_user_info_id, Role role,
                                         WallTime now) const {
-  auto cert = chained(certificate_der);
-  if (!cert) return cert.error();
-  if (auto s = verify_chain(*cert, now); !s) return s.error();
-  if (cert->subject_cn() != claimed_user_info_id) {
-    return cert_error("certificate_identity", "certificate CN \"" + cert->subject_cn() +
+  auto entry = chained(certificate_der);
+  if (!entry) return entry.error();
+  const Certificate& cert = (*entry)->certificate;
+  if (auto s = check_validity_and_revocation(cert, now); !s) return s.error();
+  if (cert.subject_cn() != claimed_user_info_id) {
+    return cert_error("certificate_identity", "certificate CN \"" + cert.subject_cn() +
                                                   "\" differs from the claimed User Info ID \"" +
                                                   std::string(claimed_user_info_id) + "\"");
   }
-  if (cert->is_ca()) return cert_error("certificate_role", "a CA certificate cannot act as a UE or relay");
-  if (!cert->has_role(role)) {
-    return cert_error("certificate_role", "certificate of \"" + cert->subject_cn() + "\" lacks the " +
+  if (cert.is_ca()) return cert_error("certificate_role", "a CA certificate cannot act as a UE or relay");
+  if (!cert.has_role(role)) {
+    return cert_error("certificate_role", "certificate of \"" + cert.subject_cn() + "\" lacks the " +
                                               std::string(role_name(role)) + " role (extended key usage " +
                                               std::string(role == Role::kUe ? kOidRoleUe : kOidRoleRelay) + ")");
   }
-  auto key = cert->public_key();
-  if (!key) return key.error();
-  return VerifiedPeer{cert->subject_cn(), std::move(key).value(), cert->serial_hex(),
-                      std::min(cert->not_after(), ca_.not_after())};
+  return VerifiedPeer{cert.subject_cn(), (*entry)->key, cert.serial_hex(), std::min(cert.not_after(), ca_.not_after())};
 }
 
 Result<CertificateAuthority> CertificateAuthority::create(std::string_view name, WallTime not_before,

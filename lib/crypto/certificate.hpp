@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -70,11 +71,22 @@ struct VerifiedPeer {
 
 // The trust anchor (the provisioning CA) plus a revocation deny list. verify() is the identity binding of
 // seed step 0: chain to the CA, validity at `now`, CN equal to the claimed User Info ID, the role's EKU, a
-// P-256 key, not revoked. Chain checks are cached per certificate; the other checks run every time.
+// P-256 key, not revoked. A certificate whose chain verified is cached, parsed and with its public key ready, by
+// the SHA-256 of its DER (bounded, oldest out first; a failure is never cached): a known certificate then costs a
+// hash and a lookup. Validity, revocation, identity and role are checked every time, against the cached fields.
+// Safe to use from several threads.
 class TrustStore {
  public:
   static Result<TrustStore> from_ca(const Certificate& ca);
+  TrustStore(const TrustStore& other);
+  TrustStore& operator=(const TrustStore&) = delete;
   void set_revoked_serials(std::set<std::string> serials_hex) { revoked_ = std::move(serials_hex); }
+  struct CacheStats {
+    std::size_t size = 0;
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;  // parsed and chain-checked (whether it then verified or not)
+  };
+  CacheStats cache_stats() const;
 
   Result<VerifiedPeer> verify(ByteView certificate_der, std::string_view claimed_user_info_id, Role role,
                               WallTime now) const;
@@ -83,15 +95,22 @@ class TrustStore {
   const Certificate& ca() const { return ca_; }
 
  private:
+  struct Chained {
+    Certificate certificate;
+    PublicKey key;
+  };
   TrustStore() = default;
-  Result<Certificate> chained(ByteView certificate_der) const;
+  Result<std::shared_ptr<const Chained>> chained(ByteView certificate_der) const;
+  Status check_validity_and_revocation(const Certificate& certificate, WallTime now) const;
 
   Certificate ca_;
   std::shared_ptr<x509_store_st> store_;
   std::set<std::string> revoked_;
   // Certificates whose chain verified, by SHA-256 of their DER; FIFO-bounded.
-  mutable std::map<Sha256Digest, Certificate> cache_;
+  mutable std::mutex cache_mutex_;
+  mutable std::map<Sha256Digest, std::shared_ptr<const Chained>> cache_;
   mutable std::deque<Sha256Digest> cache_order_;
+  mutable CacheStats stats_;
 };
 
 struct IssueRequest {

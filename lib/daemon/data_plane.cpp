@@ -69,7 +69,7 @@ Status DataPlane::open() {
       return make_error(Cause::kNone, "config", config_file_ + ": data.tun: " + tun.error().reason);
     }
     tun_ = std::move(tun).value();
-    tun_->start([this](ByteView packet) { from_tun(packet); });
+    tun_->start([this](ByteView packet) { from_tun(packet); }, [this] { runner_.flush_data(); });
   }
   for (const auto& f : data_.forwards) {
     auto fw = std::make_unique<Forward>();
@@ -190,7 +190,7 @@ void DataPlane::send(Link& link, std::uint8_t bearer, ByteView payload) {
     dropped("too_large", link.session);
     return;
   }
-  if (!runner_.send_data(link.relay, ByteView(out_.data(), *n))) dropped("send", link.session);
+  runner_.queue_data(link.relay, ByteView(out_.data(), *n));
   if (link.data.exhausted()) {
     // COUNT may not repeat under this key: the link ends, later (the caller may still hold what the link owns).
     asio::post(io_, [this, session = link.session] {
@@ -223,6 +223,7 @@ void DataPlane::listen_receive(Forward& f) {
             f.buffer[0] = static_cast<std::uint8_t>(*flow >> 8);
             f.buffer[1] = static_cast<std::uint8_t>(*flow);
             send(*current_, f.file.bearer, ByteView(f.buffer.data(), n + dataplane::kFlowIdSize));
+            runner_.flush_data();
           } else {
             dropped("flows_full", current_->session);
           }
@@ -322,6 +323,7 @@ void DataPlane::to_flow_receive(ToFlow& flow) {
             flow.buffer[0] = static_cast<std::uint8_t>(flow.flow >> 8);
             flow.buffer[1] = static_cast<std::uint8_t>(flow.flow);
             send(*link->second, flow.bearer, ByteView(flow.buffer.data(), n + dataplane::kFlowIdSize));
+            runner_.flush_data();
           }
         }
         // An ICMP port unreachable from `to` (ec set) does not end the flow.

@@ -70,8 +70,9 @@ TunDevice::TunDevice(boost::asio::io_context& io, int fd, std::string name) : st
 
 TunDevice::~TunDevice() { stop(); }
 
-void TunDevice::start(std::function<void(ByteView packet)> on_packet) {
+void TunDevice::start(std::function<void(ByteView packet)> on_packet, std::function<void()> on_batch_end) {
   on_packet_ = std::move(on_packet);
+  on_batch_end_ = std::move(on_batch_end);
   read();
 }
 
@@ -89,6 +90,7 @@ void TunDevice::read() {
       if (n <= 0) break;
       on_packet_(ByteView(buffer_.data(), static_cast<std::size_t>(n)));
     }
+    if (on_batch_end_) on_batch_end_();
     read();
   });
 }

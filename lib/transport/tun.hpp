@@ -30,8 +30,9 @@ class TunDevice {
   static Result<std::unique_ptr<TunDevice>> open(boost::asio::io_context& io, const TunSettings& settings);
   ~TunDevice();
 
-  // Reads packets until stop(), handing each to `on_packet`.
-  void start(std::function<void(ByteView packet)> on_packet);
+  // Reads packets until stop(), handing each to `on_packet`, and calls `on_batch_end` after each run of packets
+  // read at one wake-up (where the caller sends what it batched).
+  void start(std::function<void(ByteView packet)> on_packet, std::function<void()> on_batch_end = nullptr);
   void stop();
   // Writes one packet without blocking; false when it could not (counted by the caller).
   bool write(ByteView packet);
@@ -44,6 +45,7 @@ class TunDevice {
   boost::asio::posix::stream_descriptor stream_;
   std::string name_;
   std::function<void(ByteView)> on_packet_;
+  std::function<void()> on_batch_end_;
   std::array<std::uint8_t, 65536> buffer_{};
 };
 

@@ -91,6 +91,8 @@ socklen_t to_sockaddr(const Endpoint& e, int family, sockaddr_storage& s) {
 
 }  // namespace
 
+constexpr int kSocketBufferSize = 4 << 20;
+
 // One recvmmsg batch and the forwards it produced (which point into the same buffers: a forwarded PDU is sent from
 // where it was received, rewritten in place).
 struct UdpRunner::Batch {
@@ -108,8 +110,23 @@ struct UdpRunner::Batch {
   std::size_t forwards = 0;
 };
 
+// Datagrams this end sends in batches (queue_data), copied: each in its own buffer until the batch leaves.
+struct UdpRunner::TxBatch {
+  static constexpr std::size_t kSize = 64;
+  std::array<std::array<std::uint8_t, Batch::kBufferSize>, kSize> buffers{};
+  std::array<mmsghdr, kSize> messages{};
+  std::array<iovec, kSize> iov{};
+  std::array<sockaddr_storage, kSize> to{};
+  std::size_t count = 0;
+};
+
 UdpRunner::UdpRunner(asio::io_context& io, protocol::Node& node, logging::EventLog& log)
-    : socket_(io), timer_(io), node_(node), log_(log), batch_(std::make_unique<Batch>()) {}
+    : socket_(io),
+      timer_(io),
+      node_(node),
+      log_(log),
+      batch_(std::make_unique<Batch>()),
+      tx_(std::make_unique<TxBatch>()) {}
 
 UdpRunner::~UdpRunner() = default;
 
@@ -121,6 +138,14 @@ Status UdpRunner::bind(const Endpoint& local, bool shared) {
   if (!ec) socket_.bind(ep, ec);
   if (ec) return make_error(Cause::kNone, "bind", "cannot bind UDP " + local.to_string() + ": " + ec.message());
   family_ = local.v6 ? AF_INET6 : AF_INET;
+  // Room for bursts of data PDUs (a relay forwards both directions of every link): the kernel's default of about
+  // 200 KiB overflows at a few hundred Mbit/s. Root may exceed net.core.[rw]mem_max; others get what it allows.
+  for (const auto& [force, plain] : {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
+    const int size = kSocketBufferSize;
+    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, force, &size, sizeof size) != 0) {
+      ::setsockopt(socket_.native_handle(), SOL_SOCKET, plain, &size, sizeof size);
+    }
+  }
   return {};
 }
 
@@ -215,12 +240,11 @@ void UdpRunner::drain() {
   }
 }
 
-void UdpRunner::flush_forwards() {
-  Batch& b = *batch_;
+void UdpRunner::send_batch(mmsghdr* messages, std::size_t count) {
   std::size_t sent = 0;
-  while (sent < b.forwards && socket_.is_open()) {
-    const int n = ::sendmmsg(socket_.native_handle(), b.out.data() + sent, static_cast<unsigned>(b.forwards - sent),
-                             MSG_DONTWAIT);
+  while (sent < count && socket_.is_open()) {
+    const int n =
+        ::sendmmsg(socket_.native_handle(), messages + sent, static_cast<unsigned>(count - sent), MSG_DONTWAIT);
     if (n <= 0) {
       // The socket's buffer is full (or the first datagram was refused): drop that one, try the rest.
       ++data_stats_.send_dropped;
@@ -230,7 +254,33 @@ void UdpRunner::flush_forwards() {
     data_stats_.forwarded += static_cast<std::uint64_t>(n);
     sent += static_cast<std::size_t>(n);
   }
-  b.forwards = 0;
+}
+
+void UdpRunner::flush_forwards() {
+  send_batch(batch_->out.data(), batch_->forwards);
+  batch_->forwards = 0;
+}
+
+void UdpRunner::queue_data(const Endpoint& to, ByteView datagram) {
+  TxBatch& t = *tx_;
+  if (datagram.size() > Batch::kBufferSize) {
+    ++data_stats_.send_dropped;
+    return;
+  }
+  const std::size_t k = t.count++;
+  std::copy(datagram.begin(), datagram.end(), t.buffers[k].begin());
+  t.iov[k] = {t.buffers[k].data(), datagram.size()};
+  t.messages[k].msg_hdr = {};
+  t.messages[k].msg_hdr.msg_name = &t.to[k];
+  t.messages[k].msg_hdr.msg_namelen = to_sockaddr(to, family_, t.to[k]);
+  t.messages[k].msg_hdr.msg_iov = &t.iov[k];
+  t.messages[k].msg_hdr.msg_iovlen = 1;
+  if (t.count == TxBatch::kSize) flush_data();
+}
+
+void UdpRunner::flush_data() {
+  send_batch(tx_->messages.data(), tx_->count);
+  tx_->count = 0;
 }
 
 bool UdpRunner::send_data(const Endpoint& to, ByteView datagram) {

@@ -18,6 +18,8 @@
 #include "logging/event_log.hpp"
 #include "protocol/node.hpp"
 
+struct mmsghdr;
+
 namespace u2u::transport {
 
 boost::asio::ip::udp::endpoint to_asio(const Endpoint& e);
@@ -54,6 +56,10 @@ class UdpRunner {
   void set_data_handler(DataHandler handler) { data_handler_ = std::move(handler); }
   // Sends a data datagram at once, without blocking: when the socket's buffer is full it is dropped and counted.
   bool send_data(const Endpoint& to, ByteView datagram);
+  // The same, batched: the datagram is copied into the next sendmmsg batch, which leaves when it is full or on
+  // flush_data() (call it once what is at hand has been queued).
+  void queue_data(const Endpoint& to, ByteView datagram);
+  void flush_data();
   const DataStats& data_stats() const { return data_stats_; }
   // Runs `done` once every datagram handed to dispatch() so far has left (at once when none is in flight).
   void when_sent(std::function<void()> done);
@@ -63,6 +69,7 @@ class UdpRunner {
   void receive();
   void drain();
   void flush_forwards();
+  void send_batch(mmsghdr* messages, std::size_t count);
   void arm_timer();
 
   boost::asio::ip::udp::socket socket_;
@@ -79,6 +86,8 @@ class UdpRunner {
   int family_ = 0;  // AF_INET or AF_INET6, once bound
   struct Batch;     // recvmmsg/sendmmsg buffers
   std::unique_ptr<Batch> batch_;
+  struct TxBatch;  // queue_data()'s sendmmsg buffers
+  std::unique_ptr<TxBatch> tx_;
 };
 
 }  // namespace u2u::transport

@@ -548,5 +548,70 @@ TEST(CryptoCertificate, ValidityYearsBeyondWallTimeSaturateInsteadOfOverflowing)
   EXPECT_EQ(parsed->not_after(), WallTime::max());
 }
 
+// The verified-certificate cache (issue 11): a known certificate costs a hash and a lookup, and the cache never
+// stands in for a check that must run every time.
+TEST(CertificateCache, ASecondCheckOfTheSameCertificateIsAHitAndGivesTheSameKey) {
+  const TestPki pki;
+  const auto party = pki.party("ue-1", crypto::Role::kUe, 0x000001);
+  crypto::TrustStore store(*pki.trust);
+  const auto first = store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, test_now().wall);
+  ASSERT_TRUE(first.ok()) << first.error().reason;
+  const auto second = store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, test_now().wall);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(first->public_key, second->public_key);
+  const auto stats = store.cache_stats();
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.size, 1u);
+}
+
+TEST(CertificateCache, ACachedCertificateIsRefusedOnceItExpiresOrIsRevokedOrClaimedByAnother) {
+  const TestPki pki;
+  const auto now = test_now().wall;
+  const auto party = pki.party("ue-1", crypto::Role::kUe, 0x000001, now - 1h, now + 1h);
+  crypto::TrustStore store(*pki.trust);
+  ASSERT_TRUE(store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, now).ok());
+  const auto later = store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, now + 2h);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().check, "certificate_validity");
+  const auto other = store.verify(party.certificate.der(), "ue-2", crypto::Role::kUe, now);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().check, "certificate_identity");
+  const auto as_relay = store.verify(party.certificate.der(), "ue-1", crypto::Role::kRelay, now);
+  ASSERT_FALSE(as_relay.ok());
+  EXPECT_EQ(as_relay.error().check, "certificate_role");
+  store.set_revoked_serials({party.certificate.serial_hex()});
+  const auto revoked = store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, now);
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_EQ(revoked.error().check, "certificate_revoked");
+  EXPECT_EQ(store.cache_stats().misses, 1u) << "every check after the first was answered from the cache";
+}
+
+TEST(CertificateCache, ACertificateThatFailsItsChainIsNeverCached) {
+  const TestPki pki;
+  const TestPki rogue("rogue-ca");
+  const auto party = rogue.party("ue-1", crypto::Role::kUe, 0x000001);
+  crypto::TrustStore store(*pki.trust);
+  for (int i = 0; i < 3; ++i) {
+    const auto r = store.verify(party.certificate.der(), "ue-1", crypto::Role::kUe, test_now().wall);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().check, "certificate_chain");
+  }
+  const auto stats = store.cache_stats();
+  EXPECT_EQ(stats.size, 0u);
+  EXPECT_EQ(stats.hits, 0u);
+  EXPECT_EQ(stats.misses, 3u);
+}
+
+TEST(CertificateCache, TheCacheIsBounded) {
+  const TestPki pki;
+  crypto::TrustStore store(*pki.trust);
+  for (int i = 0; i < 300; ++i) {
+    const auto party = pki.party("ue-" + std::to_string(i), crypto::Role::kUe, 0x000100);
+    ASSERT_TRUE(store.verify(party.certificate.der(), party.user_info_id, crypto::Role::kUe, test_now().wall).ok());
+  }
+  EXPECT_EQ(store.cache_stats().size, 256u);
+}
+
 }  // namespace
 }  // namespace u2u::test

@@ -170,13 +170,24 @@ std::string Certificate::pem() const {
 }
 
 Result<PublicKey> Certificate::public_key() const {
-  const unsigned char* p = nullptr;
-  unsigned char* spki = nullptr;
-  const int size = i2d_PUBKEY(X509_get0_pubkey(x509_.get()), &spki);
-  if (size <= 0) return cert_error("certificate_key", "certificate has no usable public key");
-  p = spki;
-  auto key = PublicKey::from_spki_der(ByteView(p, static_cast<std::size_t>(size)));
-  OPENSSL_free(spki);
+  // The SubjectPublicKeyInfo as the certificate holds it (no re-encoding): id-ecPublicKey with the named curve
+  // prime256v1 and an uncompressed point (docs/protocol.md 5), nothing else.
+  ASN1_OBJECT* algorithm = nullptr;
+  const unsigned char* point = nullptr;
+  int point_size = 0;
+  X509_ALGOR* parameters = nullptr;
+  X509_PUBKEY* spki = X509_get_X509_PUBKEY(x509_.get());
+  if (spki == nullptr || X509_PUBKEY_get0_param(&algorithm, &point, &point_size, &parameters, spki) != 1) {
+    return cert_error("certificate_key", "certificate has no usable public key");
+  }
+  int parameter_type = 0;
+  const void* parameter = nullptr;
+  X509_ALGOR_get0(nullptr, &parameter_type, &parameter, parameters);
+  if (OBJ_obj2nid(algorithm) != NID_X9_62_id_ecPublicKey || parameter_type != V_ASN1_OBJECT ||
+      OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(parameter)) != NID_X9_62_prime256v1) {
+    return cert_error("certificate_key", "certificate key is not a P-256 key by named curve");
+  }
+  auto key = PublicKey::from_uncompressed_point(ByteView(point, static_cast<std::size_t>(std::max(point_size, 0))));
   if (!key) return cert_error("certificate_key", "certificate key is not a P-256 key: " + key.error().reason);
   return key;
 }

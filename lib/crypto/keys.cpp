@@ -90,7 +90,9 @@ Result<PublicKey> PublicKey::from_uncompressed_point(ByteView point) {
   }
   auto shared = share(key);
   detail::EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+  // On P-256 (cofactor 1) a point on the curve that is not the point at infinity is a valid public key: the quick
+  // check is the complete one (SP 800-56A 5.6.2.3.4), without the full check's extra scalar multiplication.
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) {
     return openssl_error(Cause::kProtocolErrorUnspecified, "public_key", "not a valid P-256 public key");
   }
   return PublicKey(std::move(shared));
@@ -226,7 +228,9 @@ Result<EcdsaSignature> ecdsa_twin(const EcdsaSignature& signature) {
 Result<SecretBytes> PrivateKey::ecdh(const PublicKey& peer) const {
   detail::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
   std::size_t size = 0;
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.key_.get(), 1) != 1 ||
+  // Every PublicKey was validated when it was made (from_uncompressed_point, a certificate's key, one's own): the
+  // peer check of EVP_PKEY_derive_set_peer_ex would repeat it.
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.key_.get(), 0) != 1 ||
       EVP_PKEY_derive(ctx.get(), nullptr, &size) != 1 || size != kEcdhSecretSize) {
     return openssl_error(Cause::kAuthenticationFailure, "ecdh", "P-256 ECDH refused the peer key");
   }

@@ -572,23 +572,31 @@ void encode_project(benchmark::State& state, std::string kind) {
 // ---------------------------------------------------------------------------------------------------------------
 // The state machines (lib/protocol), one step each, against their crypto floor.
 
-// Step 2 (and 3): the relay verifies a DIRECT COMMUNICATION REQUEST and countersigns it; a fresh request each time.
-void relay_request_project(benchmark::State& state) {
-  const World* w = ready(state);
-  if (w == nullptr) return;
+// One relay step per iteration: each batch starts from a fresh copy of `start`, and datagram i of `datagrams`, from
+// `from`, must be forwarded to `to` as `type`.
+void relay_step(benchmark::State& state, const protocol::RelayUe& start, const Endpoint& from,
+                const std::vector<Bytes>& datagrams, const Endpoint& to, MessageType type, const Now& now) {
   std::optional<protocol::RelayUe> relay;
   batched(
       state, kPool, 0,
       [&] {
-        relay.emplace(*w->relay_config);
+        relay.emplace(start);
         return true;
       },
       [&](std::size_t i) {
-        Output out = relay->on_datagram(test::kSourceEndpoint, w->requests[i], w->now);
-        const bool forwarded = sent(out, test::kTargetEndpoint, MessageType::kDirectCommunicationRequest);
+        Output out = relay->on_datagram(from, datagrams[i], now);
+        const bool forwarded = sent(out, to, type);
         benchmark::DoNotOptimize(out);
         return forwarded;
       });
+}
+
+// Step 2 (and 3): the relay verifies a DIRECT COMMUNICATION REQUEST and countersigns it; a fresh request each time.
+void relay_request_project(benchmark::State& state) {
+  const World* w = ready(state);
+  if (w == nullptr) return;
+  relay_step(state, protocol::RelayUe(*w->relay_config), test::kSourceEndpoint, w->requests, test::kTargetEndpoint,
+             MessageType::kDirectCommunicationRequest, w->now);
 }
 
 // The request digest, the source's certificate looked up, SIGN-Source UE verified, SIGN1-relay made.
@@ -612,19 +620,8 @@ void relay_request_openssl(benchmark::State& state) {
 void relay_accept_project(benchmark::State& state) {
   const World* w = ready(state);
   if (w == nullptr) return;
-  std::optional<protocol::RelayUe> relay;
-  batched(
-      state, kPool, 0,
-      [&] {
-        relay.emplace(*w->pending_relay);
-        return true;
-      },
-      [&](std::size_t i) {
-        Output out = relay->on_datagram(test::kTargetEndpoint, w->accepts[i], w->now);
-        const bool forwarded = sent(out, test::kSourceEndpoint, MessageType::kDirectCommunicationAccept);
-        benchmark::DoNotOptimize(out);
-        return forwarded;
-      });
+  relay_step(state, *w->pending_relay, test::kTargetEndpoint, w->accepts, test::kSourceEndpoint,
+             MessageType::kDirectCommunicationAccept, w->now);
 }
 
 // The target's certificate looked up, SIGN-Target UE verified, SIGN2-relay made.

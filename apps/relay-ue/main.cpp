@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   if (discovery) {
     if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
   }
+  const std::size_t workers = service.use_workers(relay, file.workers);
   // Data PDUs (docs/protocol.md 11.5): routed by their link's label, forwarded unchanged but for the Layer-2 header.
   service.runner().set_data_handler([&](const Endpoint& from, std::span<std::uint8_t> d) -> std::optional<Endpoint> {
     const auto route = relay.route_data(from, d);
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
   });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
-                                .with("max_pending", static_cast<std::int64_t>(file.max_pending)));
+                                .with("max_pending", static_cast<std::int64_t>(file.max_pending))
+                                .with("workers", static_cast<std::int64_t>(workers)));
   service.on_status([&](protocol::Event& e) {
     e.with("pending", static_cast<std::int64_t>(relay.pending_count()))
         .with("links", static_cast<std::int64_t>(relay.link_count()))

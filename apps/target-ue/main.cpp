@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   if (discovery) {
     if (auto s = service.bind_discovery(*discovery, *file.discovery); !s) return daemon::config_error(kSpec, s.error());
   }
+  const std::size_t workers = service.use_workers(target, file.workers);
   // The user data the links carry (data:): every link receives; the TUN interface and the listening forwards send
   // on the link established last.
   std::optional<daemon::DataPlane> data_plane;
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
     }
   });
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
-                                .with("forward_secrecy", file.forward_secrecy ? "required" : "offered"));
+                                .with("forward_secrecy", file.forward_secrecy ? "required" : "offered")
+                                .with("workers", static_cast<std::int64_t>(workers)));
   service.on_status([&](protocol::Event& e) {
     e.with("sessions", static_cast<std::int64_t>(target.session_count()))
         .with("links", static_cast<std::int64_t>(target.link_count()))

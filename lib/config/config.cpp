@@ -451,6 +451,17 @@ Result<SourceFile> load_source(const std::string& path) {
   });
 }
 
+namespace {
+
+// workers: auto (the default: one per core), or a number of threads; 0 runs the signature work on the I/O thread.
+std::optional<std::size_t> workers(Section& top) {
+  const auto value = top.optional_string("workers");
+  if (!value || *value == "auto") return std::nullopt;
+  return static_cast<std::size_t>(top.integer("workers", 0, static_cast<std::int64_t>(protocol::kMaxWorkers)));
+}
+
+}  // namespace
+
 Result<RelayFile> load_relay(const std::string& path) {
   return load(path, [](Section& top, const std::string& file) {
     RelayFile f;
@@ -488,6 +499,7 @@ Result<RelayFile> load_relay(const std::string& path) {
       rate->done();
     }
     replay_settings(top, f.replay_window, f.replay_cache_size);
+    f.workers = workers(top);
     if (!f.common.log.key_log_file.empty()) {
       throw ConfigError{"log.key_log_file",
                         "the relay holds no session keys; a key log is for source-ue and target-ue"};
@@ -514,6 +526,7 @@ Result<TargetFile> load_target(const std::string& path) {
     f.link_max_lifetime = link_max_lifetime(top);
     f.data = data(top);
     replay_settings(top, f.replay_window, f.replay_cache_size);
+    f.workers = workers(top);
     if (auto security = top.optional_section("security")) {
       f.forward_secrecy = security->boolean_or("forward_secrecy", false);
       security->done();

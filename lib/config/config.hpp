@@ -123,6 +123,7 @@ struct RelayFile {
   double rate_limit_burst = 0;
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
+  std::optional<std::size_t> workers;  // threads for the signature work; nullopt (auto): one per core
 };
 
 struct TargetFile {
@@ -138,6 +139,7 @@ struct TargetFile {
   Millis link_max_lifetime{};
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
+  std::optional<std::size_t> workers;  // threads for the signature work; nullopt (auto): one per core
 };
 
 Result<SourceFile> load_source(const std::string& path);

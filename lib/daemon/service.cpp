@@ -1,6 +1,7 @@
 #include "daemon/service.hpp"
 
 #include "daemon/systemd_notify.hpp"
+#include "protocol/constants.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -78,6 +79,15 @@ Status Service::bind_discovery(protocol::Node& node, const config::DiscoveryFile
       return fail("multicast", s.error().reason);
   }
   return {};
+}
+
+std::size_t Service::use_workers(protocol::Node& node, std::optional<std::size_t> workers) {
+  const std::size_t threads = workers.value_or(transport::cores_available());
+  if (threads == 0) return 0;
+  workers_ = std::make_unique<transport::WorkerPool>(threads);
+  runner_->set_worker_pool(workers_.get());
+  node.set_job_limit(threads * protocol::kJobsPerWorker);
+  return threads;
 }
 
 void Service::started(const std::vector<std::string>& warnings, protocol::Event details) {

@@ -15,6 +15,7 @@
 #include "logging/key_log.hpp"
 #include "protocol/key_schedule.hpp"
 #include "transport/udp_runner.hpp"
+#include "transport/worker_pool.hpp"
 
 namespace u2u::daemon {
 
@@ -71,6 +72,9 @@ class Service {
   // The discovery socket (a second one), for a discovery agent; the error names the config's discovery keys.
   Status bind_discovery(protocol::Node& node, const config::DiscoveryFile& discovery);
   transport::UdpRunner* discovery_runner() { return discovery_runner_.get(); }
+  // The node's signature work on `workers` threads (nullopt: one per core; 0: on the I/O thread), at most
+  // kJobsPerWorker new handshakes per thread at once. After bind(); returns the number of threads.
+  std::size_t use_workers(protocol::Node& node, std::optional<std::size_t> workers);
   // Logs "started" (and each credential warning) once the socket is bound and the credentials are loaded.
   void started(const std::vector<std::string>& warnings, protocol::Event details);
   void stop(int exit_code);
@@ -100,6 +104,7 @@ class Service {
   std::unique_ptr<logging::EventLog> log_;
   std::unique_ptr<transport::UdpRunner> runner_;
   std::unique_ptr<transport::UdpRunner> discovery_runner_;
+  std::unique_ptr<transport::WorkerPool> workers_;  // destroyed (joined) before the runners its jobs report to
   std::optional<logging::KeyLog> key_log_;
   int exit_code_ = kExitOk;
 };

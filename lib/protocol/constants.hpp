@@ -118,6 +118,12 @@ inline constexpr std::size_t kDefaultTargetMaxSessionsPerRelay = 512;
 // Copies of an answered request (the relay retransmitting it) answered with the cached accept, per relay host.
 inline constexpr double kCopyRateLimitPerSecond = 100.0;
 inline constexpr double kCopyRateLimitBurst = 200.0;
+// The relay's and the target's signature work (issue 11) runs on `workers` threads (default: one per core the
+// daemon may use; 0: on the I/O thread). At most kJobsPerWorker new handshakes per worker are being verified at
+// once; beyond, new requests are refused with #5 before any signature work. At about 0.3 ms of cryptography each
+// (docs/performance.md), 32 make a queue of at most about 10 ms per worker.
+inline constexpr std::size_t kMaxWorkers = 256;
+inline constexpr std::size_t kJobsPerWorker = 32;
 // Replay refusal: (source User Info ID, Nonce_1) pairs remembered by the relay and the target.
 inline constexpr std::chrono::milliseconds kDefaultReplayWindow{300000};
 inline constexpr std::size_t kDefaultReplayCacheSize = 16384;

@@ -50,4 +50,10 @@ std::string LinkCredentials::end_of_life_reason(const Now& established, Millis m
   return "the link's maximum lifetime of " + std::to_string(max_lifetime.count()) + " ms has passed";
 }
 
+Status recheck_if_reloaded(const LinkCredentials& credentials, const crypto::TrustStore& used,
+                           const crypto::TrustStore& current, WallTime now) {
+  if (&used == &current) return {};
+  return credentials.recheck(current, now);
+}
+
 }  // namespace u2u::protocol

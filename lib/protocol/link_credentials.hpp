@@ -33,4 +33,9 @@ class LinkCredentials {
   std::vector<Party> parties_;
 };
 
+// After a step's job checked `credentials` with the trust store `used`: when the node's is now another (SIGHUP
+// while the job ran), they are checked again against `current`.
+Status recheck_if_reloaded(const LinkCredentials& credentials, const crypto::TrustStore& used,
+                           const crypto::TrustStore& current, WallTime now);
+
 }  // namespace u2u::protocol

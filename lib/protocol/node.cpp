@@ -12,6 +12,26 @@ RandomSource system_random() {
 void Output::merge(Output&& other) {
   for (auto& s : other.send) send.push_back(std::move(s));
   for (auto& e : other.events) events.push_back(std::move(e));
+  for (auto& j : other.jobs) jobs.push_back(std::move(j));
+}
+
+void Node::run_job(Output& out, std::function<void()> work, Resume resume, const Now& now) {
+  if (!offloading()) {
+    work();
+    out.merge(resume(*this, now));
+    return;
+  }
+  const std::uint64_t id = ++next_job_id_;
+  resumes_.emplace(id, std::move(resume));
+  out.jobs.push_back({id, std::move(work)});
+}
+
+Output Node::on_job_done(std::uint64_t id, const Now& now) {
+  const auto it = resumes_.find(id);
+  if (it == resumes_.end()) return {};
+  const Resume resume = std::move(it->second);
+  resumes_.erase(it);
+  return resume(*this, now);
 }
 
 Event dropped_event(std::string_view reason, const Endpoint& from) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/endpoint.hpp"
@@ -35,9 +36,18 @@ struct Outbound {
   Bytes datagram;
 };
 
+// A step's cryptography handed out (issue 11; s2n-tls's asynchronous private-key operations are the model): `run`
+// touches only what it captured, never the node, and may run on any thread. Once it has run, the transport calls
+// Node::on_job_done(id) on the node's thread, and the step continues there with what `run` left.
+struct Job {
+  std::uint64_t id = 0;
+  std::function<void()> run;
+};
+
 struct Output {
   std::vector<Outbound> send;
   std::vector<Event> events;
+  std::vector<Job> jobs;
 
   void merge(Output&& other);
 };
@@ -48,6 +58,28 @@ class Node {
   virtual Output on_datagram(const Endpoint& from, ByteView datagram, const Now& now) = 0;
   virtual Output on_timer(const Now& now) = 0;
   virtual std::optional<MonoTime> next_deadline() const = 0;
+
+  // With a limit, steps hand their signature work out as Output::jobs, at most `limit` of new handshakes at once
+  // (beyond it a role refuses new handshakes with #5 before any signature work); 0, the default: the work runs at
+  // once, inside the call that needs it, and no job is ever handed out.
+  void set_job_limit(std::size_t limit) { job_limit_ = limit; }
+  std::size_t jobs_in_flight() const { return resumes_.size(); }
+  // Job `id` has run: the step that handed it out continues. An unknown id does nothing.
+  Output on_job_done(std::uint64_t id, const Now& now);
+
+ protected:
+  // Continues a step on the node's thread, once its job has run.
+  using Resume = std::function<Output(Node& self, const Now& now)>;
+  bool offloading() const { return job_limit_ != 0; }
+  bool jobs_saturated() const { return offloading() && resumes_.size() >= job_limit_; }
+  // Runs `work` and then `resume` at once (no limit set), or hands `work` out in `out` and keeps `resume` for
+  // on_job_done().
+  void run_job(Output& out, std::function<void()> work, Resume resume, const Now& now);
+
+ private:
+  std::size_t job_limit_ = 0;
+  std::uint64_t next_job_id_ = 0;
+  std::unordered_map<std::uint64_t, Resume> resumes_;
 };
 
 // Events every role emits the same way.

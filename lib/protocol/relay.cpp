@@ -23,8 +23,8 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
   const auto type = datagram->message.type();
   if (wire::is_link_message(type)) return on_link_message(from, *datagram, now);
   switch (type) {
-    case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
-    case wire::MessageType::kDirectCommunicationAccept: return on_accept(from, *datagram, now);
+    case wire::MessageType::kDirectCommunicationRequest: return on_request(from, std::move(*datagram), now);
+    case wire::MessageType::kDirectCommunicationAccept: return on_accept(from, std::move(*datagram), now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
     default: break;
   }
@@ -120,9 +120,63 @@ void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
   routes_.erase(it);
 }
 
-Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
+std::optional<Error> RelayUe::admission(const wire::DirectCommunicationRequest& request, const Endpoint& from,
+                                        const Now& now) {
+  // A request seen before that is not a retransmission of a pending one.
+  if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
+    return make_error(Cause::kAuthenticationFailure, "replay",
+                      "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
+  }
+  if (pending_count() >= config_.max_pending || linked_ >= config_.max_links) {
+    return make_error(Cause::kLackOfResources, "pending_table_full",
+                      "the relay holds " + std::to_string(pending_count()) + " pending requests and " +
+                          std::to_string(linked_) + " links");
+  }
+  // One identity, or one host, holds at most its share of the table (counted over verified requests only, so a
+  // claim of another's User Info ID costs that identity nothing).
+  return share_used_up(
+      {{"pending_quota_source", "\"" + request.source_user_info_id + "\"",
+        pending_of_source(request.source_user_info_id), config_.max_pending_per_source},
+       {"pending_quota_host", "the host of " + from.to_string(), pending_of_host(from), config_.max_pending_per_host}},
+      "pending requests at this relay");
+}
+
+// What a step's job leaves for the step to continue with (Node::run_job).
+struct RelayUe::Work {
+  std::shared_ptr<const crypto::TrustStore> trust;  // as when the step began: a reload meanwhile is checked after
+  std::shared_ptr<const crypto::Signer> signer;
+  Bytes forwarded;  // the message with the relay's identity appended: what the relay signs
+  std::optional<Result<crypto::VerifiedPeer>> peer;
+  std::optional<Result<wire::Signature>> signature;
+
+  // Verify the peer's Authentication_Info, and countersign only what verified.
+  void run(ByteView certificate, std::string_view user_info_id, const StepSignature& peer_step, ByteView covered,
+           const wire::Signature& peer_signature, WallTime now, std::string_view who, const StepSignature& own_step) {
+    peer = authenticate(*trust, certificate, user_info_id, crypto::Role::kUe, peer_step, covered, peer_signature, now,
+                        who);
+    if (*peer) signature = sign_step(*signer, own_step, forwarded);
+  }
+};
+
+std::optional<Error> RelayUe::reloaded_trust_refuses(const Work& work, const LinkCredentials& credentials,
+                                                     const Now& now) const {
+  if (auto s = recheck_if_reloaded(credentials, *work.trust, *config_.self.trust, now.wall); !s) return s.error();
+  return std::nullopt;
+}
+
+std::shared_ptr<RelayUe::Work> RelayUe::new_work(const wire::Message& message) const {
+  auto w = std::make_shared<Work>();
+  w->trust = config_.self.trust;
+  w->signer = config_.self.signer;
+  w->forwarded.assign(message.bytes.begin(), message.bytes.end());
+  wire::append_relay_identity(w->forwarded, config_.self.user_info_id, config_.self.certificate.der());
+  return w;
+}
+
+Output RelayUe::on_request(const Endpoint& from, wire::Datagram received, const Now& now) {
   Output out;
-  const wire::Message& message = datagram.message;
+  const auto datagram = std::make_shared<const wire::Datagram>(std::move(received));
+  const wire::Message& message = datagram->message;
   const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
   const wire::Digest digest = request_digest(message);
   const std::string session = session_id(digest);
@@ -150,91 +204,105 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
                              .with("detail", answered ? "accept resent to source" : "request resent to target"));
     return out;
   }
+  if (verifying_.count(digest) != 0) {
+    out.events.push_back(dropped_event("copy of a request being verified", from, digest));
+    return out;
+  }
   // Cheap checks first, in order of cost: the rate of new requests from this host, the selected relay, a known target,
-  // the replay cache, room in the tables. Only then the certificate and the signature.
+  // the replay cache, room in the tables, a free worker. Only then the certificate and the signature.
   if (!rate_limit_.admit(from, now.mono)) {
     out.events.push_back(dropped_event("over the rate limit of new requests for this host", from, digest));
     return out;
   }
+  const auto refuse_request = [&](const Error& e) {
+    refuse(out, 2, session, e, reject(from, datagram->source, digest, e.cause), "source-ue");
+    return std::move(out);
+  };
   // The source selected another relay: this one is being used as the next hop of a relay chain.
   if (request.selected_relay_user_info_id != config_.self.user_info_id) {
-    const Error e = make_error(Cause::kAuthenticationFailure, "relay_binding",
-                               "the source selected relay \"" + request.selected_relay_user_info_id + "\", not \"" +
-                                   config_.self.user_info_id + "\"");
-    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
-    return out;
+    return refuse_request(make_error(Cause::kAuthenticationFailure, "relay_binding",
+                                     "the source selected relay \"" + request.selected_relay_user_info_id +
+                                         "\", not \"" + config_.self.user_info_id + "\""));
   }
-  const std::optional<RelayTarget> target = find_target(request.target_user_info_id);
+  std::optional<RelayTarget> target = find_target(request.target_user_info_id);
   if (!target || target->layer2_id != request.target_layer2_id) {
-    const Error e = make_error(Cause::kDirectCommunicationNotAllowed, "unknown_target",
-                               "this relay does not reach \"" + request.target_user_info_id + "\" at Layer-2 ID " +
-                                   std::to_string(request.target_layer2_id));
-    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
-    return out;
+    return refuse_request(make_error(Cause::kDirectCommunicationNotAllowed, "unknown_target",
+                                     "this relay does not reach \"" + request.target_user_info_id +
+                                         "\" at Layer-2 ID " + std::to_string(request.target_layer2_id)));
   }
-  // A request seen before that is not a retransmission of a pending one: refused before any signature work.
-  if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
-    const Error e = make_error(Cause::kAuthenticationFailure, "replay",
-                               "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
-    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
-    return out;
+  if (auto e = admission(request, from, now)) return refuse_request(*e);
+  if (jobs_saturated()) {
+    return refuse_request(make_error(
+        Cause::kLackOfResources, "workers_busy",
+        std::to_string(jobs_in_flight()) + " requests are being verified, as many as the relay's workers take"));
   }
-  if (pending_count() >= config_.max_pending || linked_ >= config_.max_links) {
-    const Error e = make_error(Cause::kLackOfResources, "pending_table_full",
-                               "the relay holds " + std::to_string(pending_count()) + " pending requests and " +
-                                   std::to_string(linked_) + " links");
-    refuse(out, 2, session, e, reject(from, datagram.source, digest, e.cause), "source-ue");
-    return out;
+  // Seed step 2: verify SIGN-Source UE with the source UE's certified public key, and countersign the whole request
+  // plus the relay's User Info ID and certificate (SIGN1-relay).
+  auto work = new_work(message);
+  verifying_.insert(digest);
+  run_job(
+      out,
+      [work, datagram, wall = now.wall] {
+        const auto& r = std::get<wire::DirectCommunicationRequest>(datagram->message.body);
+        work->run(r.source_certificate, r.source_user_info_id, kSignSource,
+                  datagram->message.covered_by_first_signature(), r.sign_source, wall, "source", kSign1Relay);
+      },
+      [work, datagram, from, target = std::move(*target), digest](Node& self, const Now& at) {
+        return static_cast<RelayUe&>(self).on_request_verified(from, *datagram, target, digest, *work, at);
+      },
+      now);
+  return out;
+}
+
+Output RelayUe::on_request_verified(const Endpoint& from, const wire::Datagram& datagram, const RelayTarget& target,
+                                    const wire::Digest& digest, const Work& work, const Now& now) {
+  Output out;
+  verifying_.erase(digest);
+  const auto& request = std::get<wire::DirectCommunicationRequest>(datagram.message.body);
+  const std::string session = session_id(digest);
+  LinkCredentials credentials;
+  std::optional<Error> refused;
+  if (!*work.peer) {
+    refused = work.peer->error();
+  } else {
+    credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
+                    (*work.peer)->not_after);
+    // The job ran while other datagrams were handled: the tables are checked again, and the certificate against a
+    // trust store reloaded meanwhile.
+    if (offloading()) refused = admission(request, from, now);
+    if (!refused) refused = reloaded_trust_refuses(work, credentials, now);
   }
-  // One identity, or one host, holds at most its share of the table (counted over verified requests only, so a
-  // claim of another's User Info ID costs that identity nothing).
-  if (auto e = share_used_up({{"pending_quota_source", "\"" + request.source_user_info_id + "\"",
-                               pending_of_source(request.source_user_info_id), config_.max_pending_per_source},
-                              {"pending_quota_host", "the host of " + from.to_string(), pending_of_host(from),
-                               config_.max_pending_per_host}},
-                             "pending requests at this relay")) {
-    refuse(out, 2, session, *e, reject(from, datagram.source, digest, e->cause), "source-ue");
-    return out;
-  }
-  // Seed step 2: verify SIGN-Source UE with the source UE's certified public key.
-  auto source =
-      authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
-                   kSignSource, message.covered_by_first_signature(), request.sign_source, now.wall, "source");
-  if (!source) {
-    refuse(out, 2, session, source.error(), reject(from, datagram.source, digest, source.error().cause), "source-ue");
+  if (refused) {
+    refuse(out, 2, session, *refused, reject(from, datagram.source, digest, refused->cause), "source-ue");
     return out;
   }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
-  const WallTime source_not_after = source->not_after;
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 2)
                            .with("session", session)
                            .with("detail", "SIGN-Source UE verified; SIGN1-relay generated")
                            .with("peer", request.source_user_info_id));
-  // ... and countersign the whole request plus the relay's User Info ID and certificate (SIGN1-relay).
-  Bytes forwarded(message.bytes.begin(), message.bytes.end());
-  wire::append_relay_identity(forwarded, config_.self.user_info_id, config_.self.certificate.der());
-  auto signature = sign_step(*config_.self.signer, kSign1Relay, forwarded);
-  if (!signature) {
-    out.events.push_back(check_failed_event(2, session, signature.error()));
+  if (!*work.signature) {
+    out.events.push_back(check_failed_event(2, session, work.signature->error()));
     return out;
   }
-  wire::append_signature(forwarded, wire::Iei::kSign1Relay, *signature);
+  Bytes forwarded = work.forwarded;
+  wire::append_signature(forwarded, wire::Iei::kSign1Relay, **work.signature);
 
   // Seed step 3: forward to the target UE.
   Route r;
+  r.id = ++route_ids_;
   r.source_endpoint = from;
   r.source_layer2_id = datagram.source;
   r.source_user_info_id = request.source_user_info_id;
-  r.credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
-                    source_not_after);
-  r.target = *target;
+  r.credentials = std::move(credentials);
+  r.target = target;
   r.session = session;
-  r.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target->layer2_id, forwarded);
-  out.send.push_back({target->endpoint, r.forwarded_request});
+  r.forwarded_request = wire::encode_datagram(config_.self.layer2_id, target.layer2_id, forwarded);
+  out.send.push_back({target.endpoint, r.forwarded_request});
   out.events.push_back(sent_event(3, session, "DIRECT COMMUNICATION REQUEST", "target-ue",
                                   "with the source's and the relay's Authentication_Info")
-                           .with("peer", target->user_info_id));
+                           .with("peer", target.user_info_id));
   pending_by_source_.add(r.source_user_info_id);
   pending_by_host_.add(sender_host(r.source_endpoint));
   routes_.emplace(digest, std::move(r));
@@ -242,9 +310,10 @@ Output RelayUe::on_request(const Endpoint& from, const wire::Datagram& datagram,
   return out;
 }
 
-Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
+Output RelayUe::on_accept(const Endpoint& from, wire::Datagram received, const Now& now) {
   Output out;
-  const wire::Message& message = datagram.message;
+  const auto datagram = std::make_shared<const wire::Datagram>(std::move(received));
+  const wire::Message& message = datagram->message;
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   auto it = routes_.find(accept.request_digest);
   if (accept.relay || it == routes_.end() || !it->second.pending()) {
@@ -253,7 +322,7 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
   }
   Route& r = it->second;
   const RelayTarget& target = r.target;
-  if (from != target.endpoint || datagram.source != target.layer2_id) {
+  if (from != target.endpoint || datagram->source != target.layer2_id) {
     out.events.push_back(dropped_event("accept not from the target the request went to", from, accept.request_digest));
     return out;
   }
@@ -262,26 +331,58 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
     out.send.push_back({r.source_endpoint, r.forwarded_accept});
     return out;
   }
-  // Seed step 6: verify SIGN-Target UE with the target UE's certified public key.
-  Status verified = accept.target_user_info_id == target.user_info_id
-                        ? Status{}
-                        : Status{make_error(Cause::kAuthenticationFailure, "target_identity",
-                                            "accept from \"" + accept.target_user_info_id + "\", request went to \"" +
-                                                target.user_info_id + "\"")};
-  if (verified) {
-    auto peer =
-        authenticate(*config_.self.trust, accept.target_certificate, accept.target_user_info_id, crypto::Role::kUe,
-                     kSignTarget, message.covered_by_first_signature(), accept.sign_target, now.wall, "target");
-    if (!peer) {
-      verified = peer.error();
-    } else {
-      r.credentials.add("target", accept.target_user_info_id, accept.target_certificate, crypto::Role::kUe,
-                        peer->not_after);
-    }
+  if (r.verifying_accept) {
+    out.events.push_back(dropped_event("copy of an accept being verified", from, accept.request_digest));
+    return out;
   }
-  if (!verified) {
-    refuse(out, 6, r.session, verified.error(),
-           reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, verified.error().cause), "source-ue");
+  if (accept.target_user_info_id != target.user_info_id) {
+    const Error e = make_error(
+        Cause::kAuthenticationFailure, "target_identity",
+        "accept from \"" + accept.target_user_info_id + "\", request went to \"" + target.user_info_id + "\"");
+    refuse(out, 6, r.session, e, reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, e.cause),
+           "source-ue");
+    erase(it);
+    return out;
+  }
+  // Seed step 6: verify SIGN-Target UE with the target UE's certified public key, and countersign (SIGN2-relay). No
+  // worker limit here: each pending route has at most one accept being verified.
+  auto work = new_work(message);
+  r.verifying_accept = true;
+  run_job(
+      out,
+      [work, datagram, wall = now.wall] {
+        const auto& a = std::get<wire::DirectCommunicationAccept>(datagram->message.body);
+        work->run(a.target_certificate, a.target_user_info_id, kSignTarget,
+                  datagram->message.covered_by_first_signature(), a.sign_target, wall, "target", kSign2Relay);
+      },
+      [work, datagram, route = r.id](Node& self, const Now& at) {
+        return static_cast<RelayUe&>(self).on_accept_verified(*datagram, route, *work, at);
+      },
+      now);
+  return out;
+}
+
+Output RelayUe::on_accept_verified(const wire::Datagram& datagram, std::uint64_t route, const Work& work,
+                                   const Now& now) {
+  Output out;
+  const auto& accept = std::get<wire::DirectCommunicationAccept>(datagram.message.body);
+  auto it = routes_.find(accept.request_digest);
+  if (it == routes_.end() || it->second.id != route || it->second.stage != Route::Stage::kRequested) {
+    return out;  // the route expired, or was rejected, while the accept was being verified
+  }
+  Route& r = it->second;
+  r.verifying_accept = false;
+  std::optional<Error> refused;
+  if (!*work.peer) {
+    refused = work.peer->error();
+  } else {
+    r.credentials.add("target", accept.target_user_info_id, accept.target_certificate, crypto::Role::kUe,
+                      (*work.peer)->not_after);
+    refused = reloaded_trust_refuses(work, r.credentials, now);
+  }
+  if (refused) {
+    refuse(out, 6, r.session, *refused,
+           reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, refused->cause), "source-ue");
     erase(it);
     return out;
   }
@@ -290,14 +391,12 @@ Output RelayUe::on_accept(const Endpoint& from, const wire::Datagram& datagram, 
                            .with("session", r.session)
                            .with("detail", "SIGN-Target UE verified; SIGN2-relay generated")
                            .with("peer", accept.target_user_info_id));
-  Bytes forwarded(message.bytes.begin(), message.bytes.end());
-  wire::append_relay_identity(forwarded, config_.self.user_info_id, config_.self.certificate.der());
-  auto signature = sign_step(*config_.self.signer, kSign2Relay, forwarded);
-  if (!signature) {
-    out.events.push_back(check_failed_event(6, r.session, signature.error()));
+  if (!*work.signature) {
+    out.events.push_back(check_failed_event(6, r.session, work.signature->error()));
     return out;
   }
-  wire::append_signature(forwarded, wire::Iei::kSign2Relay, *signature);
+  Bytes forwarded = work.forwarded;
+  wire::append_signature(forwarded, wire::Iei::kSign2Relay, **work.signature);
   // Seed step 7: forward to the source UE.
   r.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, forwarded);
   r.stage = Route::Stage::kAnswered;

@@ -3,6 +3,8 @@
 // forwards, countersigns what it forwards, never forwards what failed, and answers a failed verification with
 // DIRECT COMMUNICATION REJECT #6. It holds no key of the link: it routes the link messages by request digest.
 #include <map>
+#include <memory>
+#include <set>
 #include <span>
 #include <unordered_map>
 
@@ -86,6 +88,8 @@ class RelayUe final : public Node {
   struct Route {
     enum class Stage { kRequested, kAnswered, kLinked, kReleased };
     Stage stage = Stage::kRequested;
+    std::uint64_t id = 0;            // this route, not another of the same digest after it (a job's resume checks)
+    bool verifying_accept = false;   // an accept of it is in a job
     bool release_forwarded = false;  // a RELEASE REQUEST of this link went to the target
     Endpoint source_endpoint;
     wire::Layer2Id source_layer2_id = 0;
@@ -101,8 +105,19 @@ class RelayUe final : public Node {
     bool pending() const { return stage == Stage::kRequested || stage == Stage::kAnswered; }
   };
 
-  Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
-  Output on_accept(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
+  struct Work;
+  Output on_request(const Endpoint& from, wire::Datagram datagram, const Now& now);
+  Output on_request_verified(const Endpoint& from, const wire::Datagram& datagram, const RelayTarget& target,
+                             const wire::Digest& digest, const Work& work, const Now& now);
+  Output on_accept(const Endpoint& from, wire::Datagram datagram, const Now& now);
+  Output on_accept_verified(const wire::Datagram& datagram, std::uint64_t route, const Work& work, const Now& now);
+  // The checks of a new request against the tables: before its signature work, and again after it when it ran in
+  // a job (the tables may have changed meanwhile).
+  std::optional<Error> admission(const wire::DirectCommunicationRequest& request, const Endpoint& from, const Now& now);
+  std::shared_ptr<Work> new_work(const wire::Message& message) const;
+  // After a job: when the trust store was reloaded while it ran, the certificates checked against the new one.
+  std::optional<Error> reloaded_trust_refuses(const Work& work, const LinkCredentials& credentials,
+                                              const Now& now) const;
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
   Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
@@ -116,8 +131,10 @@ class RelayUe final : public Node {
 
   RelayConfig config_;
   std::map<wire::Digest, Route> routes_;
-  std::size_t linked_ = 0;    // kLinked routes
-  std::size_t released_ = 0;  // kReleased routes
+  std::uint64_t route_ids_ = 0;
+  std::set<wire::Digest> verifying_;  // requests in a job: a copy meanwhile is dropped
+  std::size_t linked_ = 0;            // kLinked routes
+  std::size_t released_ = 0;          // kReleased routes
   // Links by their label (the first octets of the request digest), for data PDUs.
   struct LabelHash {
     std::size_t operator()(const dataplane::LinkLabel& l) const noexcept {

@@ -11,6 +11,14 @@ namespace {
 
 std::int64_t elapsed_ms(MonoTime from, MonoTime to) { return std::chrono::duration_cast<Millis>(to - from).count(); }
 
+std::vector<dataplane::Suite> offered_suites(const wire::DirectCommunicationRequest& request) {
+  std::vector<dataplane::Suite> offered;
+  for (std::uint8_t id : request.data_suites) {
+    if (auto s = dataplane::suite_from_wire(id)) offered.push_back(*s);
+  }
+  return offered;
+}
+
 }  // namespace
 
 TargetUe::TargetUe(TargetConfig config, RandomSource random)
@@ -50,7 +58,7 @@ Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
     return out;
   }
   switch (datagram->message.type()) {
-    case wire::MessageType::kDirectCommunicationRequest: return on_request(from, *datagram, now);
+    case wire::MessageType::kDirectCommunicationRequest: return on_request(from, std::move(*datagram), now);
     case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
     case wire::MessageType::kKeepaliveRequest:
@@ -67,8 +75,7 @@ Outbound TargetUe::reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const
   return {to, wire::encode_datagram(config_.self.layer2_id, to_layer2_id, message)};
 }
 
-Result<TargetUe::Verified> TargetUe::verify_request(const wire::Message& message, const Now& now) const {
-  const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
+std::optional<Error> TargetUe::binding(const wire::DirectCommunicationRequest& request) const {
   if (request.target_user_info_id != config_.self.user_info_id || request.target_layer2_id != config_.self.layer2_id) {
     return make_error(Cause::kDirectCommunicationNotAllowed, "target_identity",
                       "request for \"" + request.target_user_info_id + "\" at Layer-2 ID " +
@@ -88,128 +95,202 @@ Result<TargetUe::Verified> TargetUe::verify_request(const wire::Message& message
     return make_error(Cause::kAuthenticationFailure, "ephemeral_missing",
                       "forward secrecy is required and the request carries no ephemeral key");
   }
-  // Seed step 4: verify SIGN1-relay (over the whole request) and SIGN-Source UE.
-  auto relay =
-      authenticate(*config_.self.trust, request.relay->certificate, request.relay->user_info_id, crypto::Role::kRelay,
-                   kSign1Relay, message.covered_by_relay_signature(), request.relay->signature, now.wall, "relay");
-  if (!relay) return relay.error();
-  auto source =
-      authenticate(*config_.self.trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
-                   kSignSource, message.covered_by_first_signature(), request.sign_source, now.wall, "source");
-  if (!source) return source.error();
-  Verified v{std::move(source).value(), {}};
-  v.credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
-                    v.source.not_after);
-  v.credentials.add("relay", request.relay->user_info_id, request.relay->certificate, crypto::Role::kRelay,
-                    relay->not_after);
-  return v;
+  return std::nullopt;
 }
 
-Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now) {
-  Output out;
-  const wire::Message& message = datagram.message;
-  const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
-  const wire::Digest digest = request_digest(message);
-  const std::string session = session_id(digest);
-
-  if (sessions_.count(digest) != 0 || links_.count(digest) != 0) return on_copy(from, datagram, digest, now);
+std::optional<Error> TargetUe::admission(const wire::DirectCommunicationRequest& request, const Endpoint& from,
+                                         const Now& now) {
   // A request seen before that is no retransmission: a replay, refused before any ECDH or signature.
   if (replay_.seen(request.source_user_info_id, request.nonce_1, now.mono)) {
-    const Error e = make_error(Cause::kAuthenticationFailure, "replay",
-                               "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
-    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
-    return out;
+    return make_error(Cause::kAuthenticationFailure, "replay",
+                      "Nonce_1 of \"" + request.source_user_info_id + "\" was already used");
   }
   if (sessions_.size() >= config_.max_sessions) {
-    const Error e = make_error(Cause::kLackOfResources, "session_table_full",
-                               "session table holds " + std::to_string(sessions_.size()) + " entries");
-    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
-    return out;
+    return make_error(Cause::kLackOfResources, "session_table_full",
+                      "session table holds " + std::to_string(sessions_.size()) + " entries");
   }
   // One source identity, or one relay, holds at most its share of the table (verified sessions only).
-  if (auto e = share_used_up({{"session_quota_source", "\"" + request.source_user_info_id + "\"",
-                               sessions_of_source(request.source_user_info_id), config_.max_sessions_per_source},
-                              {"session_quota_relay", "the relay at " + from.to_string(), sessions_of_relay(from),
-                               config_.max_sessions_per_relay}},
-                             "unconfirmed sessions at this target")) {
-    refuse(out, 4, session, *e, reject(from, datagram.source, digest, e->cause), "relay-ue");
-    return out;
+  return share_used_up({{"session_quota_source", "\"" + request.source_user_info_id + "\"",
+                         sessions_of_source(request.source_user_info_id), config_.max_sessions_per_source},
+                        {"session_quota_relay", "the relay at " + from.to_string(), sessions_of_relay(from),
+                         config_.max_sessions_per_relay}},
+                       "unconfirmed sessions at this target");
+}
+
+// Seeds steps 4 and 5's cryptography, in a job (Node::run_job): it reads only what it holds.
+struct TargetUe::Work {
+  std::shared_ptr<const crypto::TrustStore> trust;  // as when the step began: a reload meanwhile is checked after
+  std::shared_ptr<const crypto::PrivateKey> key;
+  std::shared_ptr<const crypto::Signer> signer;
+  std::string user_info_id;
+  Bytes certificate;
+  std::optional<dataplane::Suite> suite;  // chosen before; without one, the job stops once the request is verified
+  wire::Nonce nonce_2{};
+  // What it leaves:
+  bool verified = false;
+  std::optional<Error> failed;       // the verification's error, or (verified) the key derivation's
+  std::optional<Error> sign_failed;  // step 5's signature could not be made
+  LinkCredentials credentials;       // the source's and the relay's certificates, once verified
+  SessionKeys keys;
+  Bytes accept_message;  // the DIRECT COMMUNICATION ACCEPT, signed
+
+  void run(const wire::Message& message, WallTime now);
+};
+
+void TargetUe::Work::run(const wire::Message& message, WallTime now) {
+  const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
+  // Seed step 4: verify SIGN1-relay (over the whole request) and SIGN-Source UE.
+  auto relay = authenticate(*trust, request.relay->certificate, request.relay->user_info_id, crypto::Role::kRelay,
+                            kSign1Relay, message.covered_by_relay_signature(), request.relay->signature, now, "relay");
+  if (!relay) {
+    failed = relay.error();
+    return;
   }
-  auto source = verify_request(message, now);
+  auto source = authenticate(*trust, request.source_certificate, request.source_user_info_id, crypto::Role::kUe,
+                             kSignSource, message.covered_by_first_signature(), request.sign_source, now, "source");
   if (!source) {
-    refuse(out, 4, session, source.error(), reject(from, datagram.source, digest, source.error().cause), "relay-ue");
-    return out;
+    failed = source.error();
+    return;
   }
-  // The user-plane suite: this target's first preference among those the source offered (SIGN-Source UE covers
-  // the offer, SIGN-Target UE the choice: a relay can downgrade neither).
-  std::vector<dataplane::Suite> offered;
-  for (std::uint8_t id : request.data_suites) {
-    if (auto s = dataplane::suite_from_wire(id)) offered.push_back(*s);
-  }
-  const auto suite = dataplane::choose_suite(offered, config_.data_suites);
-  if (!suite) {
-    std::string names;
-    for (dataplane::Suite s : offered) names += (names.empty() ? "" : ", ") + std::string(dataplane::suite_name(s));
-    const Error e =
-        make_error(Cause::kSecurityCapabilitiesMismatch, "no_common_suite",
-                   "the source offers user-plane suites [" + names + "], none of which this target accepts");
-    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
-    return out;
-  }
-  replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
+  verified = true;
+  credentials.add("source", request.source_user_info_id, request.source_certificate, crypto::Role::kUe,
+                  source->not_after);
+  credentials.add("relay", request.relay->user_info_id, request.relay->certificate, crypto::Role::kRelay,
+                  relay->not_after);
+  if (!suite) return;
 
   // ... then KD from the target's private key and the source UE's public key, KD-sess with Nonce_2 (and, with
   // the forward secrecy option, an ephemeral ECDH secret).
   wire::DirectCommunicationAccept accept;
-  accept.target_user_info_id = config_.self.user_info_id;
-  accept.request_digest = digest;
+  accept.target_user_info_id = user_info_id;
+  accept.request_digest = request_digest(message);
   accept.relay_certificate_digest = crypto::sha256(request.relay->certificate);
   accept.data_suite = static_cast<std::uint8_t>(*suite);
-  random_(accept.nonce_2);
-  accept.target_certificate = config_.self.certificate.der();
+  accept.nonce_2 = nonce_2;
+  accept.target_certificate = certificate;
   std::optional<crypto::SecretBytes> ephemeral_secret;
-  Result<SessionKeys> keys = make_error(Cause::kNone, "ecdh", "not derived");
   if (request.source_ephemeral_key) {
     auto peer = crypto::PublicKey::from_uncompressed_point(*request.source_ephemeral_key);
     auto own = crypto::PrivateKey::generate();
     if (!peer) {
-      keys = make_error(Cause::kAuthenticationFailure, "ephemeral_key", peer.error().reason);
+      failed = make_error(Cause::kAuthenticationFailure, "ephemeral_key", peer.error().reason);
     } else if (!own) {
-      keys = own.error();
+      failed = own.error();
     } else if (auto z = own->ecdh(*peer); !z) {
-      keys = z.error();
+      failed = z.error();
     } else {
       ephemeral_secret = std::move(z).value();
       const Bytes point = own->public_key().uncompressed_point();
       accept.target_ephemeral_key.emplace();
       std::copy(point.begin(), point.end(), accept.target_ephemeral_key->begin());
     }  // the ephemeral private key ends here
+    if (failed) return;
   }
-  if (!request.source_ephemeral_key || ephemeral_secret) {
-    keys = derive_session_keys(*config_.self.key, source->source.public_key, request.source_user_info_id,
-                               config_.self.user_info_id, request.nonce_1, accept.nonce_2,
-                               ephemeral_secret ? &*ephemeral_secret : nullptr);
+  auto derived = derive_session_keys(*key, source->public_key, request.source_user_info_id, user_info_id,
+                                     request.nonce_1, accept.nonce_2, ephemeral_secret ? &*ephemeral_secret : nullptr);
+  if (!derived) {
+    failed = derived.error();
+    return;
   }
-  if (!keys) {
-    refuse(out, 4, session, keys.error(), reject(from, datagram.source, digest, keys.error().cause), "relay-ue");
+  keys = std::move(derived).value();
+  keys.data_suite = *suite;
+  // Seed step 5: the Authentication Response with the key confirmation MAC, signed over everything before
+  // SIGN-Target UE.
+  accept_message = wire::encode_accept_unsigned(accept);
+  wire::append_mac(accept_message, accept_mac(keys.k_int, accept_message));
+  auto signature = sign_step(*signer, kSignTarget, accept_message);
+  if (!signature) {
+    sign_failed = signature.error();
+    return;
+  }
+  wire::append_signature(accept_message, wire::Iei::kSignTarget, *signature);
+}
+
+Output TargetUe::on_request(const Endpoint& from, wire::Datagram received, const Now& now) {
+  Output out;
+  const auto datagram = std::make_shared<const wire::Datagram>(std::move(received));
+  const wire::Message& message = datagram->message;
+  const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
+  const wire::Digest digest = request_digest(message);
+  const std::string session = session_id(digest);
+
+  if (sessions_.count(digest) != 0 || links_.count(digest) != 0) return on_copy(from, *datagram, digest, now);
+  if (verifying_.count(digest) != 0) {
+    out.events.push_back(dropped_event("copy of a request being verified", from, digest));
     return out;
   }
+  const auto refuse_request = [&](const Error& e) {
+    refuse(out, 4, session, e, reject(from, datagram->source, digest, e.cause), "relay-ue");
+    return std::move(out);
+  };
+  if (auto e = admission(request, from, now)) return refuse_request(*e);
+  if (auto e = binding(request)) return refuse_request(*e);
+  if (jobs_saturated()) {
+    return refuse_request(make_error(
+        Cause::kLackOfResources, "workers_busy",
+        std::to_string(jobs_in_flight()) + " requests are being answered, as many as the target's workers take"));
+  }
+  auto work = std::make_shared<Work>();
+  work->trust = config_.self.trust;
+  work->key = config_.self.key;
+  work->signer = config_.self.signer;
+  work->user_info_id = config_.self.user_info_id;
+  work->certificate = config_.self.certificate.der();
+  // The user-plane suite: this target's first preference among those the source offered (SIGN-Source UE covers
+  // the offer, SIGN-Target UE the choice: a relay can downgrade neither).
+  work->suite = dataplane::choose_suite(offered_suites(request), config_.data_suites);
+  random_(work->nonce_2);
+  verifying_.insert(digest);
+  run_job(
+      out, [work, datagram, wall = now.wall] { work->run(datagram->message, wall); },
+      [work, datagram, from, digest](Node& self, const Now& at) {
+        return static_cast<TargetUe&>(self).on_request_answered(from, *datagram, digest, *work, at);
+      },
+      now);
+  return out;
+}
+
+Output TargetUe::on_request_answered(const Endpoint& from, const wire::Datagram& datagram, const wire::Digest& digest,
+                                     Work& work, const Now& now) {
+  Output out;
+  verifying_.erase(digest);
+  const wire::Message& message = datagram.message;
+  const auto& request = std::get<wire::DirectCommunicationRequest>(message.body);
+  const std::string session = session_id(digest);
+  const auto refuse_request = [&](const Error& e) {
+    refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
+    return std::move(out);
+  };
+  if (!work.verified) return refuse_request(*work.failed);
+  // The job ran while other datagrams were handled: the tables are checked again, and the certificates against a
+  // trust store reloaded meanwhile.
+  if (offloading()) {
+    if (auto e = admission(request, from, now)) return refuse_request(*e);
+  }
+  if (auto s = recheck_if_reloaded(work.credentials, *work.trust, *config_.self.trust, now.wall); !s) {
+    return refuse_request(s.error());
+  }
+  if (!work.suite) {
+    std::string names;
+    for (dataplane::Suite s : offered_suites(request)) {
+      names += (names.empty() ? "" : ", ") + std::string(dataplane::suite_name(s));
+    }
+    return refuse_request(
+        make_error(Cause::kSecurityCapabilitiesMismatch, "no_common_suite",
+                   "the source offers user-plane suites [" + names + "], none of which this target accepts"));
+  }
+  replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
+  if (work.failed) return refuse_request(*work.failed);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 4)
                            .with("session", session)
                            .with("detail", "SIGN-Source UE and SIGN1-relay verified; KD derived")
                            .with("peer", request.source_user_info_id)
                            .with("relay", request.relay->user_info_id));
-  // Seed step 5: the Authentication Response with the key confirmation MAC, signed over everything before
-  // SIGN-Target UE.
-  Bytes message_out = wire::encode_accept_unsigned(accept);
-  wire::append_mac(message_out, accept_mac(keys->k_int, message_out));
-  auto signature = sign_step(*config_.self.signer, kSignTarget, message_out);
-  if (!signature) {
-    out.events.push_back(check_failed_event(5, session, signature.error()));
+  if (work.sign_failed) {
+    out.events.push_back(check_failed_event(5, session, *work.sign_failed));
     return out;
   }
-  wire::append_signature(message_out, wire::Iei::kSignTarget, *signature);
   Session s;
   s.source_user_info_id = request.source_user_info_id;
   s.relay_user_info_id = request.relay->user_info_id;
@@ -217,11 +298,10 @@ Output TargetUe::on_request(const Endpoint& from, const wire::Datagram& datagram
   s.relay_endpoint = from;
   s.relay_layer2_id = datagram.source;
   s.relayed_request = crypto::sha256(message.bytes);
-  s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, message_out);
-  s.accept_message = std::move(message_out);
-  s.keys = std::move(keys).value();
-  s.keys.data_suite = *suite;
-  s.credentials = std::move(source->credentials);
+  s.accept_datagram = wire::encode_datagram(config_.self.layer2_id, datagram.source, work.accept_message);
+  s.accept_message = std::move(work.accept_message);
+  s.keys = std::move(work.keys);
+  s.credentials = std::move(work.credentials);
   s.started = now.mono;
   s.expiry = now.mono + config_.session_timeout;
   out.send.push_back({from, s.accept_datagram});

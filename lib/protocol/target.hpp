@@ -4,6 +4,8 @@
 // KD-sess. The link is established only when the source's LINK CONFIRM proves KD-sess back (step 9).
 #include <deque>
 #include <map>
+#include <memory>
+#include <set>
 
 #include "protocol/constants.hpp"
 #include "protocol/key_schedule.hpp"
@@ -79,18 +81,21 @@ class TargetUe final : public Node {
     MonoTime started{};
     MonoTime expiry{};
   };
-  struct Verified {
-    crypto::VerifiedPeer source;
-    LinkCredentials credentials;
-  };
-
-  Output on_request(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
+  struct Work;
+  Output on_request(const Endpoint& from, wire::Datagram datagram, const Now& now);
+  Output on_request_answered(const Endpoint& from, const wire::Datagram& datagram, const wire::Digest& digest,
+                             Work& work, const Now& now);
   Output on_link_confirm(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
   Output on_copy(const Endpoint& from, const wire::Datagram& datagram, const wire::Digest& digest, const Now& now);
   void erase_session(std::map<wire::Digest, Session>::iterator it);
-  Result<Verified> verify_request(const wire::Message& message, const Now& now) const;
+  // What a request must name before any signature work: this target, a relay, the relay the source selected, and
+  // an ephemeral key when forward secrecy is required.
+  std::optional<Error> binding(const wire::DirectCommunicationRequest& request) const;
+  // The checks of a new request against the tables: before its signature work, and again after it when it ran in
+  // a job (the tables may have changed meanwhile).
+  std::optional<Error> admission(const wire::DirectCommunicationRequest& request, const Endpoint& from, const Now& now);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   Event link_failed(const Session& s, const Error& error) const;
 
@@ -117,6 +122,7 @@ class TargetUe final : public Node {
   Event link_event(Level level, std::string name, const Link& link) const;
 
   std::map<wire::Digest, Session> sessions_;
+  std::set<wire::Digest> verifying_;  // requests in a job: a copy meanwhile is dropped
   Shares<std::string> sessions_by_source_;
   Shares<Endpoint> sessions_by_relay_;
   std::deque<std::pair<MonoTime, wire::Digest>> expiry_order_;  // one timeout for all: FIFO order

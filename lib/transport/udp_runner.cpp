@@ -2,10 +2,13 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/multicast.hpp>
+#include <boost/asio/post.hpp>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -233,7 +236,10 @@ void UdpRunner::drain() {
         }
         continue;
       }
+      // More datagrams wait when this one is not the last of the batch, or the batch was full.
+      datagrams_waiting_ = i + 1 < n || static_cast<std::size_t>(n) == Batch::kSize;
       dispatch(node_.on_datagram(from, datagram, now));
+      datagrams_waiting_ = false;
     }
     flush_forwards();  // before the buffers are received into again
     if (static_cast<std::size_t>(n) < Batch::kSize) return;
@@ -301,6 +307,26 @@ void UdpRunner::dispatch(protocol::Output out) {
     log_.emit(e);
     if (hook_) hook_(e);
   }
+  // A job runs on the pool when another is running there or more datagrams wait: then the pool adds cores. Alone,
+  // it runs here at once: handing it to a thread and back would only add two wake-ups to its latency, and what
+  // arrives meanwhile finds it busy and goes to the pool.
+  std::vector<protocol::Output> resumed;
+  for (auto& job : out.jobs) {
+    if (pool_ == nullptr) std::abort();  // a node given a job limit without a pool: a wiring error
+    if (jobs_on_pool_ == 0 && !datagrams_waiting_ && !socket_readable()) {
+      job.run();
+      resumed.push_back(node_.on_job_done(job.id, Now::read()));
+      continue;
+    }
+    ++jobs_on_pool_;
+    pool_->post([this, job = std::move(job)] {
+      job.run();
+      asio::post(socket_.get_executor(), [this, id = job.id] {
+        --jobs_on_pool_;
+        if (socket_.is_open()) dispatch(node_.on_job_done(id, Now::read()));
+      });
+    });
+  }
   for (auto& send : out.send) {
     if (!socket_.is_open()) break;
     if (multicast_group_ && send.to == *multicast_group_ && !multicast_interfaces_.empty()) {
@@ -331,7 +357,13 @@ void UdpRunner::dispatch(protocol::Output out) {
                             if (--sends_in_flight_ == 0 && on_sent_) std::exchange(on_sent_, nullptr)();
                           });
   }
+  for (auto& r : resumed) dispatch(std::move(r));
   if (socket_.is_open()) arm_timer();
+}
+
+bool UdpRunner::socket_readable() {
+  int queued = 0;
+  return socket_.is_open() && ::ioctl(socket_.native_handle(), FIONREAD, &queued) == 0 && queued > 0;
 }
 
 void UdpRunner::when_sent(std::function<void()> done) {

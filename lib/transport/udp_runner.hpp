@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "logging/event_log.hpp"
 #include "protocol/node.hpp"
+#include "transport/worker_pool.hpp"
 
 struct mmsghdr;
 
@@ -54,6 +55,10 @@ class UdpRunner {
   void dispatch(protocol::Output out);
   void set_event_hook(EventHook hook) { hook_ = std::move(hook); }
   void set_data_handler(DataHandler handler) { data_handler_ = std::move(handler); }
+  // The node's jobs (protocol::Output::jobs) run on `pool`, and each result comes back to this thread; a job with no
+  // other on the pool and no datagram waiting behind it runs here at once. Without a pool the node must not hand out
+  // jobs (its job limit is 0). The pool must stop before this runner is destroyed.
+  void set_worker_pool(WorkerPool* pool) { pool_ = pool; }
   // Sends a data datagram at once, without blocking: when the socket's buffer is full it is dropped and counted.
   bool send_data(const Endpoint& to, ByteView datagram);
   // The same, batched: the datagram is copied into the next sendmmsg batch, which leaves when it is full or on
@@ -71,6 +76,7 @@ class UdpRunner {
   void flush_forwards();
   void send_batch(mmsghdr* messages, std::size_t count);
   void arm_timer();
+  bool socket_readable();  // a datagram is queued on the socket
 
   boost::asio::ip::udp::socket socket_;
   boost::asio::steady_timer timer_;
@@ -83,8 +89,11 @@ class UdpRunner {
   std::function<void()> on_sent_;
   DataHandler data_handler_;
   DataStats data_stats_;
-  int family_ = 0;  // AF_INET or AF_INET6, once bound
-  struct Batch;     // recvmmsg/sendmmsg buffers
+  WorkerPool* pool_ = nullptr;
+  std::size_t jobs_on_pool_ = 0;    // handed to the pool, not yet resumed
+  bool datagrams_waiting_ = false;  // while a datagram of a batch is handled: others are behind it
+  int family_ = 0;                  // AF_INET or AF_INET6, once bound
+  struct Batch;                     // recvmmsg/sendmmsg buffers
   std::unique_ptr<Batch> batch_;
   struct TxBatch;  // queue_data()'s sendmmsg buffers
   std::unique_ptr<TxBatch> tx_;

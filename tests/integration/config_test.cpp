@@ -76,6 +76,25 @@ TEST_F(ConfigErrors, Layer2IdBeyond24BitsExits2) {
   EXPECT_NE(c.output.find("layer2_id: 16777216 is outside 0..16777215"), std::string::npos) << c.output;
 }
 
+TEST_F(ConfigErrors, WorkersOtherThanAutoOrANumberUpTo256Exit2NamingTheKey) {
+  for (const char* role : {"relay-ue", "target-ue"}) {
+    const std::string config = tb.config(role);
+    const std::string original = read_file(config);
+    write(config, original + "workers: lots\n");
+    auto c = check(role, config);
+    EXPECT_EQ(c.exit_code, 2);
+    EXPECT_NE(c.output.find(config + ": workers: \"lots\" is not an integer"), std::string::npos) << c.output;
+    write(config, original + "workers: 257\n");
+    c = check(role, config);
+    EXPECT_EQ(c.exit_code, 2);
+    EXPECT_NE(c.output.find("workers: 257 is outside 0..256"), std::string::npos) << c.output;
+    for (const char* good : {"auto", "0", "3"}) {
+      write(config, original + "workers: " + good + "\n");
+      EXPECT_EQ(check(role, config).exit_code, 0) << good;
+    }
+  }
+}
+
 TEST_F(ConfigErrors, MissingConfigFileExits2NamingIt) {
   const auto c = check("target-ue", tb.dir() + "/nope.yaml");
   EXPECT_EQ(c.exit_code, 2);

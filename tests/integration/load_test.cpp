@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <set>
 
 #include "integration/process.hpp"
@@ -150,6 +151,45 @@ TEST(LoadTool, ThreeThousandHandshakesAtTheDefaultsAllCompleteAndTheTablesEmptyA
   // per handshake.
   EXPECT_LE(relay[0]["released"].get<int>(), 3000);
   EXPECT_LE(target[0]["released"].get<int>(), 3000);
+}
+
+// Issue 11: the relay's and the target's signature work on four worker threads each, under many handshakes at once:
+// every handshake completes with its own keys, and the started event says how many workers run. Under ASan
+// (scripts/sanitize) and ThreadSanitizer (scripts/tsan) this is the daemons' concurrency test.
+TEST(LoadTool, TwoHundredConcurrentHandshakesThroughFourWorkersAtTheRelayAndTheTargetEachGetTheirOwnKeys) {
+  LoopbackTestbed tb;
+  for (const char* role : {"relay-ue", "target-ue"}) {
+    std::ofstream(tb.config(role), std::ios::app) << "workers: 4\n";
+  }
+  tb.start_relay();
+  tb.start_target();
+  const LoadRun r = run_load(tb, {"--sources", "200", "--concurrency", "64"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.report["confirmed"], 200) << r.output;
+  EXPECT_EQ(r.report["failed"], 0);
+  for (const char* role : {"relay-ue", "target-ue"}) {
+    const auto started = events(tb.log(role), "started");
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(started[0]["workers"], 4) << role;
+  }
+  ASSERT_TRUE(wait_for(
+      tb.log("target-ue"), [&](const Json&) { return events(tb.log("target-ue"), "link_established").size() >= 200; },
+      10s));
+  const auto at_target = events(tb.log("target-ue"), "link_established");
+  const auto at_source = events(r.events_path, "link_established");
+  ASSERT_EQ(at_source.size(), 200u);
+  std::set<std::string> keys;
+  for (const auto& s : at_source) {
+    const auto match =
+        std::find_if(at_target.begin(), at_target.end(), [&](const Json& t) { return t["session"] == s["session"]; });
+    ASSERT_NE(match, at_target.end()) << s.dump();
+    EXPECT_EQ((*match)["kd_sess_id"], s["kd_sess_id"]);
+    EXPECT_EQ((*match)["peer"], s["user_info_id"]);
+    keys.insert(s["kd_sess_id"].get<std::string>());
+  }
+  EXPECT_EQ(keys.size(), 200u) << "no two handshakes share a key";
+  EXPECT_TRUE(events(tb.log("relay-ue"), "check_failed").empty()) << read_file(tb.log("relay-ue"));
+  EXPECT_TRUE(events(tb.log("target-ue"), "check_failed").empty()) << read_file(tb.log("target-ue"));
 }
 
 TEST(LoadTool, UsageErrorsExitWith2AndHelpWith0) {

@@ -529,7 +529,7 @@ TEST(Attacks, ReplayedRequestIsRefusedByTheRelayWithoutSigningAgain) {
   // While the link lives, a copy of its request from the source is answered from the route (the accept it
   // returned): no new state, no signature, nothing to the target.
   const std::size_t to_target = tb.net.wire_log.size();
-  tb.net.deliver(kSourceEndpoint, "source-ue", {{{kRelayEndpoint, request}}, {}}, test_now());
+  tb.net.deliver(kSourceEndpoint, "source-ue", {{{kRelayEndpoint, request}}, {}, {}}, test_now());
   EXPECT_EQ(relay_signer->count, signatures);
   for (std::size_t i = to_target; i < tb.net.wire_log.size(); ++i) EXPECT_NE(tb.net.wire_log[i].to, kTargetEndpoint);
   // Released, the route is gone: inside the replay window, the same request is refused as a replay.
@@ -537,7 +537,7 @@ TEST(Attacks, ReplayedRequestIsRefusedByTheRelayWithoutSigningAgain) {
   ASSERT_EQ(tb.relay.link_count(), 0u);
   const Now after = later(test_now(), 60s);
   tb.fire_timers(after);
-  tb.net.deliver(kSourceEndpoint, "source-ue", {{{kRelayEndpoint, request}}, {}}, after);
+  tb.net.deliver(kSourceEndpoint, "source-ue", {{{kRelayEndpoint, request}}, {}, {}}, after);
   expect_refusal(tb, "relay-ue", "replay", Cause::kAuthenticationFailure);
   EXPECT_EQ(relay_signer->count, signatures);
   EXPECT_EQ(tb.net.events("target-ue", "link_established").size(), 1u);  // still only the genuine one
@@ -557,7 +557,7 @@ TEST(Attacks, ReplayedRelayedRequestIsRefusedByTheTargetWithoutEcdhOrSigning) {
   ASSERT_EQ(tb.target.session_count(), 0u);
   ASSERT_EQ(tb.target.link_count(), 0u);
   const int signatures = target_signer->count;
-  tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, relayed}}, {}}, after);
+  tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, relayed}}, {}, {}}, after);
   expect_refusal(tb, "target-ue", "replay", Cause::kAuthenticationFailure);
   EXPECT_EQ(target_signer->count, signatures);
   EXPECT_TRUE(tb.net.events("target-ue", "step").size() == 3u);  // steps 4, 5, 9 of the genuine run only
@@ -578,7 +578,7 @@ TEST(Attacks, RequestReplayedAfterEveryCacheForgotItNeverYieldsALinkAtTheTarget)
   const Now after = later(test_now(), 30s);
   tb.fire_timers(after);
   ASSERT_EQ(tb.target.link_count() + tb.target.released_count(), 0u);
-  tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, relayed}}, {}}, after);
+  tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, relayed}}, {}, {}}, after);
   // The target answers (it cannot tell), but nobody can confirm: no second link, and it says so.
   tb.fire_timers(later(after, 10s));
   EXPECT_EQ(tb.net.events("target-ue", "link_established").size(), 1u);
@@ -599,7 +599,7 @@ TEST(Attacks, ReplayedAcceptIsDroppedByTheSourceAndEstablishesNothing) {
     return true;
   };
   b.run();
-  b.net.deliver(kRelayEndpoint, "relay-ue", {{{kSourceEndpoint, old_accept}}, {}}, test_now());
+  b.net.deliver(kRelayEndpoint, "relay-ue", {{{kSourceEndpoint, old_accept}}, {}, {}}, test_now());
   b.fire_timers(later(test_now(), kPastEveryTimeout));
   EXPECT_FALSE(b.net.events("source-ue", "datagram_dropped").empty());
   expect_no_link_anywhere(b);
@@ -618,7 +618,7 @@ TEST(Attacks, ForgedLinkConfirmIsRefusedWithCause7AndTheGenuineOneStillCompletes
     forged = true;
     Bytes fake = f.datagram;
     fake.back() ^= 0x01;
-    tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, fake}}, {}}, test_now());
+    tb.net.deliver(kRelayEndpoint, "relay-ue", {{{kTargetEndpoint, fake}}, {}, {}}, test_now());
     return true;
   };
   tb.run();

@@ -126,10 +126,6 @@ TEST(Audit, BothEndsLogTheSameRelayAndTheTargetsAcceptNamesItsCertificate) {
 // ---------------------------------------------------------------------------------------------------------------
 // Finding 2: one credential, or one host, cannot fill the tables.
 
-Endpoint host(int i, std::uint16_t port = 5000) {
-  return *Endpoint::parse("10.9." + std::to_string(i / 256) + "." + std::to_string(i % 256), port);
-}
-
 TEST(Audit, TheRateLimitCountsAHostNotItsPortsAndAnIpv6Slash64AsOneHost) {
   protocol::RateLimiter limit(5, 10, 1000);
   const MonoTime t0 = test_now().mono;
@@ -256,6 +252,7 @@ TEST(Audit, AForgedReleaseAcceptWithoutAReleaseRequestLeavesTheRouteAndTheLinkUp
       kTargetEndpoint, "attacker",
       protocol::Output{{{kRelayEndpoint, forged_link_message(wire::MessageType::kReleaseAccept,
                                                              digest_of_first_request(tb), kTargetL2, kRelayL2)}},
+                       {},
                        {}},
       test_now());
   EXPECT_TRUE(tb.net.events("relay-ue", "link_released").empty());
@@ -277,12 +274,16 @@ TEST(Audit, AForgedReleaseRequestAndAcceptLetTheRouteLingerAndTheNextKeepaliveRe
   tb.net.deliver(
       kSourceEndpoint, "attacker",
       protocol::Output{
-          {{kRelayEndpoint, forged_link_message(wire::MessageType::kReleaseRequest, digest, kSourceL2, kRelayL2)}}, {}},
+          {{kRelayEndpoint, forged_link_message(wire::MessageType::kReleaseRequest, digest, kSourceL2, kRelayL2)}},
+          {},
+          {}},
       test_now());
   tb.net.deliver(
       kTargetEndpoint, "attacker",
       protocol::Output{
-          {{kRelayEndpoint, forged_link_message(wire::MessageType::kReleaseAccept, digest, kTargetL2, kRelayL2)}}, {}},
+          {{kRelayEndpoint, forged_link_message(wire::MessageType::kReleaseAccept, digest, kTargetL2, kRelayL2)}},
+          {},
+          {}},
       test_now());
   EXPECT_EQ(count_check(tb, "target-ue", "link_mac"), 1u);
   EXPECT_EQ(count_check(tb, "source-ue", "link_mac"), 1u);
@@ -314,6 +315,7 @@ TEST(Audit, AForgedLinkConfirmAckBeforeTheSourceHasTheAcceptDoesNotStopTheHandsh
       kTargetEndpoint, "attacker",
       protocol::Output{{{kRelayEndpoint, forged_link_message(wire::MessageType::kLinkConfirmAck,
                                                              digest_of_first_request(tb), kTargetL2, kRelayL2)}},
+                       {},
                        {}},
       test_now());
   EXPECT_EQ(tb.relay.link_count(), 1u);
@@ -481,7 +483,7 @@ TEST(Audit, TheHighSTwinOfARequestRacedAheadIsRefusedAndTheGenuineRequestStillCo
     request.sign_source = crypto::ecdsa_twin(request.sign_source).value();
     tb.net.deliver(
         f.from, "injector",
-        protocol::Output{{{kRelayEndpoint, wire::encode_datagram(kSourceL2, kRelayL2, wire::encode(request))}}, {}},
+        protocol::Output{{{kRelayEndpoint, wire::encode_datagram(kSourceL2, kRelayL2, wire::encode(request))}}, {}, {}},
         test_now());
     return true;  // then the genuine one
   };

@@ -32,6 +32,7 @@ TEST(ConfigExamples, RelayExampleLoadsWithItsTargets) {
   ASSERT_EQ(c->targets.size(), 1u);
   EXPECT_EQ(c->targets[0].user_info_id, "target-ue");
   EXPECT_EQ(c->max_pending, 1024u);
+  EXPECT_FALSE(c->workers.has_value()) << "workers: auto";
 }
 
 TEST(ConfigExamples, TargetExampleLoads) {
@@ -39,6 +40,7 @@ TEST(ConfigExamples, TargetExampleLoads) {
   ASSERT_TRUE(c.ok()) << c.error().reason;
   EXPECT_EQ(c->max_sessions, 1024u);
   EXPECT_EQ(c->session_timeout.count(), 45000);
+  EXPECT_FALSE(c->workers.has_value()) << "workers: auto";
 }
 
 // The example with its commented discovery: block switched on ("# discovery:" and the "#   key: value" lines

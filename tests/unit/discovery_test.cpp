@@ -337,7 +337,7 @@ TEST_F(DiscoveryAuthenticity, ReplayedAnnouncementIsRefusedAndAFreshOneAccepted)
   ASSERT_NE(to_source, recorded.end());
   net.on_flight = nullptr;
   advance(100ms);
-  deliver(kRelayA, "relay", Output{{{kSource.discovery, to_source->datagram}}, {}});
+  deliver(kRelayA, "relay", Output{{{kSource.discovery, to_source->datagram}}, {}, {}});
   EXPECT_EQ(refusal(), "replayed");
   net.log.clear();
   advance(1000ms);
@@ -369,7 +369,7 @@ TEST_F(DiscoveryAuthenticity, FloodFromOneAddressIsDroppedBeforeSignatureChecks)
   const auto to_source = std::find_if(forged.send.begin(), forged.send.end(),
                                       [](const protocol::Outbound& o) { return o.to == kSource.discovery; });
   ASSERT_NE(to_source, forged.send.end());
-  for (int i = 0; i < 50; ++i) deliver(kRelayA, "fake", Output{{*to_source}, {}});
+  for (int i = 0; i < 50; ++i) deliver(kRelayA, "fake", Output{{*to_source}, {}, {}});
   const auto refused = net.events("source", "discovery_refused").size();
   const auto dropped = net.events("source", "datagram_dropped").size();
   EXPECT_EQ(refused, static_cast<std::size_t>(protocol::kDiscoveryRateLimitBurst));
@@ -442,7 +442,7 @@ TEST_F(Selection, LowestRoundTripTimeWinsInModelB) {
         std::find_if(held.begin(), held.end(), [&](const InFlight& f) { return f.from == relay_discovery; });
     ASSERT_NE(it, held.end());
     Now then = later(test_now(), at);
-    net.deliver(it->from, "relay", Output{{{it->to, it->datagram}}, {}}, then);
+    net.deliver(it->from, "relay", Output{{{it->to, it->datagram}}, {}, {}}, then);
   };
   respond(kRelayB.discovery, 5ms);
   respond(kRelayA.discovery, 40ms);

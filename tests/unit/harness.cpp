@@ -7,17 +7,27 @@ namespace u2u::test {
 
 void InMemoryNetwork::deliver(const Endpoint& from, const std::string& role, protocol::Output out, const Now& now) {
   struct Item {
-    Endpoint from;
+    Endpoint from;  // the node whose output this is
     std::string role;
     protocol::Output out;
+    std::optional<protocol::Job> job;  // a job of that node, run when its turn comes
   };
   std::deque<Item> queue;
-  queue.push_back({from, role, std::move(out)});
+  queue.push_back({from, role, std::move(out), std::nullopt});
   int budget = 1000;
   while (!queue.empty() && budget-- > 0) {
     Item item = std::move(queue.front());
     queue.pop_front();
+    if (item.job) {
+      // The node's signature work, as a worker would run it, after what was queued before it: then its step goes on.
+      item.job->run();
+      ++jobs_run;
+      const auto node = nodes_.find(item.from);
+      if (node == nodes_.end()) continue;
+      item.out = node->second.second->on_job_done(item.job->id, now);
+    }
     for (auto& e : item.out.events) log.push_back({item.role, std::move(e)});
+    for (auto& job : item.out.jobs) queue.push_back({item.from, item.role, {}, std::move(job)});
     for (auto& send : item.out.send) {
       InFlight flight{item.from, send.to, std::move(send.datagram)};
       if (on_flight && !on_flight(flight)) continue;
@@ -26,8 +36,8 @@ void InMemoryNetwork::deliver(const Endpoint& from, const std::string& role, pro
       const int copies = 1 + (extra_copies ? extra_copies(flight) : 0);
       for (int c = 0; c < copies; ++c) {
         wire_log.push_back(flight);
-        queue.push_back(
-            {flight.to, it->second.first, it->second.second->on_datagram(flight.from, flight.datagram, now)});
+        queue.push_back({flight.to, it->second.first, it->second.second->on_datagram(flight.from, flight.datagram, now),
+                         std::nullopt});
       }
     }
   }

@@ -3,6 +3,7 @@
 // at the addressed endpoint until nothing is left to deliver. A hook may rewrite or drop datagrams in flight.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ inline const Endpoint kTargetEndpoint = *Endpoint::parse("10.0.0.3", 4003);
 inline constexpr wire::Layer2Id kSourceL2 = 0x000101;
 inline constexpr wire::Layer2Id kRelayL2 = 0x000202;
 inline constexpr wire::Layer2Id kTargetL2 = 0x000303;
+
+// Host i of many (10.9.x.y), each its own sender host for the rate limits and shares.
+inline Endpoint host(int i, std::uint16_t port = 5000) {
+  return *Endpoint::parse("10.9." + std::to_string(i / 256) + "." + std::to_string(i % 256), port);
+}
 
 struct LoggedEvent {
   std::string role;
@@ -43,6 +49,7 @@ class InMemoryNetwork {
   void deliver(const Endpoint& from, const std::string& role, protocol::Output out, const Now& now);
   std::vector<LoggedEvent> log;
   std::vector<InFlight> wire_log;  // every datagram that was delivered
+  std::size_t jobs_run = 0;        // nodes' jobs (Output::jobs), each run in its turn after what was queued before it
 
   std::vector<protocol::Event> events(std::string_view role, std::string_view name) const;
   bool has(std::string_view role, std::string_view name) const { return !events(role, name).empty(); }

@@ -4,6 +4,7 @@
 #include "protocol/constants.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -28,7 +29,7 @@ std::variant<Options, int> command_line(const FlagSpec& spec, int argc, char** a
 
 int config_error(const FlagSpec& spec, const Error& error) {
   std::cerr << spec.program << ": " << error.reason << "\n";
-  return kExitUsage;
+  return error.check == "stopped" ? kExitOk : kExitUsage;
 }
 
 int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<std::string>& warnings) {
@@ -43,11 +44,49 @@ Service::Service(const FlagSpec& spec, const Options& options, const config::Com
   log_ = std::make_unique<logging::EventLog>(spec.program, format, common.log.level);
 }
 
+Status Service::bind_when_available(transport::UdpRunner& runner, const Endpoint& local, bool shared,
+                                    const std::string& key) {
+  const auto fail = [&](const Error& e) {
+    return make_error(Cause::kNone, e.check, common_.file + ": " + key + ": " + e.reason);
+  };
+  std::optional<MonoTime> last_said;
+  for (;;) {
+    auto bound = runner.bind(local, shared);
+    if (bound) break;
+    if (bound.error().check != "address_not_available") return fail(bound.error());
+    const MonoTime now = Now::read().mono;
+    if (!last_said || now - *last_said >= protocol::kAddressWaitLogInterval) {
+      last_said = now;
+      log_->emit(protocol::event(protocol::Level::kWarn, "waiting_for_address")
+                     .with("key", key)
+                     .with("address", local.to_string())
+                     .with("reason", bound.error().reason)
+                     .with("retry_ms", static_cast<std::int64_t>(protocol::kAddressRetryInterval.count())));
+      // Ready as a service (boot does not wait on it), not yet bound: systemctl status shows why.
+      notify_systemd("READY=1\nSTATUS=waiting for " + key + " " + local.to_string() + " to be on this host");
+    }
+    // The retry interval, or SIGINT/SIGTERM, whichever comes first.
+    bool signalled = false;
+    boost::asio::steady_timer retry(io_, protocol::kAddressRetryInterval);
+    retry.async_wait([this](boost::system::error_code ec) {
+      if (!ec) signals_.cancel();
+    });
+    signals_.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      signalled = true;
+      retry.cancel();
+    });
+    io_.restart();
+    io_.run();
+    if (signalled) return fail(make_error(Cause::kNone, "stopped", "stopped while waiting for the address"));
+  }
+  return {};
+}
+
 Status Service::bind(protocol::Node& node, const Endpoint& listen) {
   runner_ = std::make_unique<transport::UdpRunner>(io_, node, *log_);
-  if (auto s = runner_->bind(listen); !s) {
-    return make_error(Cause::kNone, "bind", common_.file + ": listen: " + s.error().reason);
-  }
+  if (auto s = bind_when_available(*runner_, listen, false, "listen"); !s) return s;
+  io_.restart();
   if (!common_.log.key_log_file.empty()) {
     auto key_log = logging::KeyLog::open(common_.log.key_log_file);
     if (!key_log)
@@ -64,8 +103,9 @@ Status Service::bind_discovery(protocol::Node& node, const config::DiscoveryFile
   auto listen = config::resolve(d.listen, common_.file, "discovery.listen");
   if (!listen) return listen.error();
   discovery_runner_ = std::make_unique<transport::UdpRunner>(io_, node, *log_);
-  if (auto s = discovery_runner_->bind(*listen, d.multicast_group.has_value()); !s)
-    return fail("listen", s.error().reason);
+  if (auto s = bind_when_available(*discovery_runner_, *listen, d.multicast_group.has_value(), "discovery.listen"); !s)
+    return s;
+  io_.restart();
   if (d.multicast_group) {
     auto group = config::resolve(*d.multicast_group, common_.file, "discovery.multicast.group");
     if (!group) return group.error();

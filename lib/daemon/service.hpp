@@ -22,7 +22,7 @@ namespace u2u::daemon {
 // Options to run with, or the exit code when the command line was --help, --version or wrong.
 std::variant<Options, int> command_line(const FlagSpec& spec, int argc, char** argv);
 
-// Prints "program: reason" to stderr and gives exit code 2.
+// Prints "program: reason" to stderr and gives exit code 2 (0 when a signal stopped the daemon before it started).
 int config_error(const FlagSpec& spec, const Error& error);
 // --check-config success: prints the file, OK, and each warning; exit code 0.
 int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<std::string>& warnings);
@@ -55,6 +55,9 @@ std::variant<Prepared<File>, int> prepare(const FlagSpec& spec, int argc, char**
   if (!self) return config_error(spec, self.error());
   auto listen = config::resolve(file->common.listen, file->common.file, "listen");
   if (!listen) return config_error(spec, listen.error());
+  if (options.check_config && !transport::address_on_host(*listen))
+    warnings.push_back("listen: " + listen->to_string() +
+                       " is not an address of this host now: the daemon will wait for it (waiting_for_address)");
   return Prepared<File>{std::move(options), std::move(file).value(), std::move(self).value(), *listen,
                         std::move(warnings)};
 }
@@ -67,7 +70,8 @@ class Service {
   boost::asio::io_context& io() { return io_; }
   transport::UdpRunner& runner() { return *runner_; }
 
-  // Binds the node's socket; on failure the error names the config file and its listen key (exit 2).
+  // Binds the node's socket; on failure the error names the config file and its listen key (exit 2). An address
+  // not on this host yet is waited for (waiting_for_address), until it appears or a signal stops the daemon.
   Status bind(protocol::Node& node, const Endpoint& listen);
   // The discovery socket (a second one), for a discovery agent; the error names the config's discovery keys.
   Status bind_discovery(protocol::Node& node, const config::DiscoveryFile& discovery);
@@ -92,6 +96,7 @@ class Service {
 
  private:
   void wait_for_hangup();
+  Status bind_when_available(transport::UdpRunner& runner, const Endpoint& local, bool shared, const std::string& key);
   FlagSpec spec_;
   config::Common common_;
   boost::asio::io_context io_;

@@ -77,6 +77,14 @@ inline constexpr std::chrono::milliseconds kDefaultLinkMaxLifetime{24 * 3600 * 1
 inline constexpr std::chrono::milliseconds kLinkLifetimeGrace{60000};
 // A released link's RELEASE ACCEPT is kept this long for a retransmitted RELEASE REQUEST.
 inline constexpr std::chrono::milliseconds kReleaseLinger{10000};
+// A RELEASE REQUEST is tried at most this often on T5080's schedule (0.5 + 3 x 1 s = 3.5 s, +-20 % jitter): a
+// stopping source-ue does not wait out 19.5 s for a relay that is gone; the relay and the target forget an
+// unreleased link after kDefaultLinkTimeout anyway.
+inline constexpr unsigned kReleaseMaxTries = 4;
+// A daemon whose listen address is not on the host yet (EADDRNOTAVAIL: an interface or DHCP still coming up)
+// tries to bind again this often, and says so in its log at the first try and then at this interval.
+inline constexpr std::chrono::milliseconds kAddressRetryInterval{1000};
+inline constexpr std::chrono::milliseconds kAddressWaitLogInterval{60000};
 inline constexpr std::size_t kDefaultRelayMaxLinks = 4096;
 // The relay's limit on new requests per source address, before any signature check.
 inline constexpr double kDefaultRateLimitPerSecond = 5.0;

@@ -290,11 +290,13 @@ Output SourceUe::release(const Now& now) {
   if (!link_ || state_ != State::kEstablished) return out;
   link_->confirm.stop();
   link_->keepalive.stop();
+  RetransmitPolicy policy = config_.t5080;
+  policy.max_tries = std::min(policy.max_tries, kReleaseMaxTries);
   link_->release.start(
       config_.relay_endpoint,
       link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, Cause::kNoLongerNeeded, {}},
                     kLabelReleaseRequest),
-      now.mono, config_.t5080, random_);
+      now.mono, policy, random_);
   out.send.push_back(link_->release.outbound());
   out.events.push_back(link_event(Level::kInfo, "link_releasing").with("cause", std::int64_t{2}));
   state_ = State::kReleasing;

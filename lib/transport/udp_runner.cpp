@@ -47,6 +47,17 @@ Endpoint from_asio(const udp::endpoint& e) {
   return out;
 }
 
+bool address_on_host(const Endpoint& e) {
+  asio::io_context io;
+  udp::socket probe(io);
+  udp::endpoint any_port = to_asio(e);
+  any_port.port(0);
+  boost::system::error_code ec;
+  probe.open(any_port.protocol(), ec);
+  if (!ec) probe.bind(any_port, ec);
+  return ec != boost::system::errc::address_not_available;
+}
+
 namespace {
 
 Endpoint from_sockaddr(const sockaddr_storage& s) {
@@ -139,7 +150,12 @@ Status UdpRunner::bind(const Endpoint& local, bool shared) {
   socket_.open(ep.protocol(), ec);
   if (!ec && shared) socket_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket_.bind(ep, ec);
-  if (ec) return make_error(Cause::kNone, "bind", "cannot bind UDP " + local.to_string() + ": " + ec.message());
+  if (ec) {
+    // EADDRNOTAVAIL: the address is not on this host (yet); the daemon waits for it, unlike any other failure.
+    const char* check = ec == boost::system::errc::address_not_available ? "address_not_available" : "bind";
+    if (socket_.is_open()) socket_.close();
+    return make_error(Cause::kNone, check, "cannot bind UDP " + local.to_string() + ": " + ec.message());
+  }
   family_ = local.v6 ? AF_INET6 : AF_INET;
   // Room for bursts of data PDUs (a relay forwards both directions of every link): the kernel's default of about
   // 200 KiB overflows at a few hundred Mbit/s. Root may exceed net.core.[rw]mem_max; others get what it allows.

@@ -25,6 +25,8 @@ namespace u2u::transport {
 
 boost::asio::ip::udp::endpoint to_asio(const Endpoint& e);
 Endpoint from_asio(const boost::asio::ip::udp::endpoint& e);
+// Whether `e`'s address is on this host now (a UDP socket can bind it, on any port): --check-config's probe.
+bool address_on_host(const Endpoint& e);
 
 // Datagrams are received in batches (recvmmsg): signalling goes to the node; data PDUs (docs/protocol.md 11), when a
 // data handler is set, go to it in place, and what it returns an address for is forwarded, in batches (sendmmsg).

@@ -102,5 +102,33 @@ TEST(SystemdNotify, DaemonThatCannotBindSendsNoReady1) {
   }
 }
 
+TEST(SystemdNotify, AListenAddressNotOnTheHostIsWaitedForReadyWithItsStatusAndSigtermEndsTheWaitWithExit0) {
+  LoopbackTestbed tb;
+  // 192.0.2.1 (TEST-NET-1, RFC 5737) is on no interface here: EADDRNOTAVAIL, as an address that arrives late.
+  set_if_present(tb.config("target-ue"), "address", "192.0.2.1");
+  std::string check;
+  EXPECT_EQ(run({bin("target-ue"), "--check-config", "--config", tb.config("target-ue")}, &check), 0) << check;
+  EXPECT_NE(check.find("warning: listen: 192.0.2.1:" + std::to_string(tb.base_port() + 2) +
+                       " is not an address of this host now"),
+            std::string::npos)
+      << check;
+
+  NotifySocket notify(tb.dir(), false);
+  Process target({bin("target-ue"), "--config", tb.config("target-ue")}, tb.log("target-ue"));
+  const auto waiting = wait_for_event(tb.log("target-ue"), "waiting_for_address", 5s);
+  ASSERT_TRUE(waiting) << read_file(tb.log("target-ue"));
+  EXPECT_EQ((*waiting)["key"], "listen");
+  EXPECT_EQ((*waiting)["address"], "192.0.2.1:" + std::to_string(tb.base_port() + 2));
+  const auto ready = notify.receive(5s);
+  ASSERT_TRUE(ready);
+  EXPECT_TRUE(has_line(*ready, "READY=1")) << "boot must not wait on a daemon waiting for its address";
+  EXPECT_NE(ready->find("STATUS=waiting for listen 192.0.2.1:"), std::string::npos) << *ready;
+  // Still waiting, not exited with 2 as a bad configuration would.
+  EXPECT_EQ(target.wait(1500ms), std::nullopt) << read_file(tb.log("target-ue"));
+  EXPECT_TRUE(events(tb.log("target-ue"), "started").empty());
+  target.signal(SIGTERM);
+  EXPECT_EQ(target.wait(5s), 0) << read_file(tb.log("target-ue"));
+}
+
 }  // namespace
 }  // namespace u2u::test

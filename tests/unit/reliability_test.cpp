@@ -153,6 +153,32 @@ TEST(Reliability, ReleaseFreesTheLinkAtTheRelayAndTheTarget) {
   EXPECT_EQ(tb.relay.released_count(), 0u);
 }
 
+TEST(Reliability, ReleaseThroughAGoneRelayEndsUnacknowledgedAfterFourTriesWithinFourSeconds) {
+  const TestPki pki;
+  const Parties p(pki);
+  Testbed tb(p.source, p.relay, p.target);
+  tb.run();
+  ASSERT_TRUE(tb.source.confirmed());
+  // The relay is gone: what the source sends goes nowhere. A stopping daemon must not wait out T5080's 19.5 s.
+  const Now start = test_now();
+  Now now = start;
+  auto out = tb.source.release(now);
+  std::size_t tries = out.send.size();
+  while (tb.source.state() == protocol::SourceUe::State::kReleasing) {
+    const auto deadline = tb.source.next_deadline();
+    ASSERT_TRUE(deadline.has_value());
+    now = Now{*deadline, now.wall + (*deadline - now.mono)};
+    out = tb.source.on_timer(now);
+    tries += out.send.size();
+    ASSERT_LT(now.mono - start.mono, 1min) << "the release never ends";
+  }
+  EXPECT_EQ(tries, protocol::kReleaseMaxTries);
+  EXPECT_LE(now.mono - start.mono, 3500ms * 12 / 10) << "0.5 + 3 x 1 s, +-20 % jitter";
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].name, "link_released");
+  EXPECT_EQ(str(out.events[0], "acknowledged"), "no (RELEASE ACCEPT never came)");
+}
+
 TEST(Reliability, RelayOrTargetRestartedIsDetectedAndTheSourceEstablishesAgain) {
   const TestPki pki;
   const Parties p(pki);

@@ -42,6 +42,12 @@ Event dropped_event(std::string_view reason, const Endpoint& from, const wire::D
   return dropped_event(reason, from).with("session", to_hex(ByteView(request_digest).first(kSessionIdSize)));
 }
 
+Event undecodable_event(const Error& error, ByteView datagram, const Endpoint& from) {
+  Event e = dropped_event(error.reason, from);
+  if (datagram.size() > wire::kMaxDatagramSize) e.level = Level::kInfo;
+  return e;
+}
+
 Event check_failed_event(int step, std::string_view session, const Error& error) {
   return event(Level::kWarn, "check_failed")
       .with("step", step)

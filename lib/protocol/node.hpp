@@ -86,6 +86,9 @@ class Node {
 Event dropped_event(std::string_view reason, const Endpoint& from);
 // The same for a message that names a request (by its digest), so that the drop shows in that session's ladder.
 Event dropped_event(std::string_view reason, const Endpoint& from, const wire::Digest& request_digest);
+// A datagram that does not decode: dropped at debug level, at info when it is larger than the protocol allows
+// (docs/protocol.md section 2), so that a peer sending too much learns why it gets no answer.
+Event undecodable_event(const Error& error, ByteView datagram, const Endpoint& from);
 Event check_failed_event(int step, std::string_view session, const Error& error);
 // A refusal answered with a reject: check_failed (with `reject_to`, the role the reject goes to) and the reject.
 void refuse(Output& out, int step, std::string_view session, const Error& error, Outbound reject,

@@ -13,7 +13,7 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
   Output out;
   auto datagram = wire::decode_datagram(bytes);
   if (!datagram) {
-    out.events.push_back(dropped_event(datagram.error().reason, from));
+    out.events.push_back(undecodable_event(datagram.error(), bytes, from));
     return out;
   }
   if (datagram->destination != config_.self.layer2_id) {
@@ -141,6 +141,18 @@ std::optional<Error> RelayUe::admission(const wire::DirectCommunicationRequest& 
       "pending requests at this relay");
 }
 
+// Section 2, sizes per hop: a message this relay cannot forward within one datagram is refused before any signature
+// work, so that what a relay accepts, the next party accepts too.
+std::optional<Error> RelayUe::too_large_to_relay(const wire::Message& message) const {
+  const std::size_t relayed = wire::relayed_datagram_size(message.bytes.size(), config_.self.user_info_id,
+                                                          config_.self.certificate.der().size());
+  if (relayed <= wire::kMaxDatagramSize) return std::nullopt;
+  return make_error(Cause::kProtocolErrorUnspecified, "message_too_large",
+                    "the " + std::string(wire::message_name(message.type())) + " of " +
+                        std::to_string(message.bytes.size()) + " octets would take " + std::to_string(relayed) +
+                        " once relayed, more than " + std::to_string(wire::kMaxDatagramSize));
+}
+
 // What a step's job leaves for the step to continue with (Node::run_job).
 struct RelayUe::Work {
   std::shared_ptr<const crypto::TrustStore> trust;  // as when the step began: a reload meanwhile is checked after
@@ -218,6 +230,7 @@ Output RelayUe::on_request(const Endpoint& from, wire::Datagram received, const 
     refuse(out, 2, session, e, reject(from, datagram->source, digest, e.cause), "source-ue");
     return std::move(out);
   };
+  if (auto e = too_large_to_relay(message)) return refuse_request(*e);
   // The source selected another relay: this one is being used as the next hop of a relay chain.
   if (request.selected_relay_user_info_id != config_.self.user_info_id) {
     return refuse_request(make_error(Cause::kAuthenticationFailure, "relay_binding",
@@ -340,6 +353,12 @@ Output RelayUe::on_accept(const Endpoint& from, wire::Datagram received, const N
         Cause::kAuthenticationFailure, "target_identity",
         "accept from \"" + accept.target_user_info_id + "\", request went to \"" + target.user_info_id + "\"");
     refuse(out, 6, r.session, e, reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, e.cause),
+           "source-ue");
+    erase(it);
+    return out;
+  }
+  if (auto e = too_large_to_relay(message)) {
+    refuse(out, 6, r.session, *e, reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, e->cause),
            "source-ue");
     erase(it);
     return out;

@@ -115,6 +115,7 @@ class RelayUe final : public Node {
   // a job (the tables may have changed meanwhile).
   std::optional<Error> admission(const wire::DirectCommunicationRequest& request, const Endpoint& from, const Now& now);
   std::shared_ptr<Work> new_work(const wire::Message& message) const;
+  std::optional<Error> too_large_to_relay(const wire::Message& message) const;
   // After a job: when the trust store was reloaded while it ran, the certificates checked against the new one.
   std::optional<Error> reloaded_trust_refuses(const Work& work, const LinkCredentials& credentials,
                                               const Now& now) const;

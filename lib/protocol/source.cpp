@@ -74,7 +74,7 @@ Output SourceUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
   Output out;
   auto datagram = wire::decode_datagram(bytes);
   if (!datagram) {
-    out.events.push_back(dropped_event(datagram.error().reason, from));
+    out.events.push_back(undecodable_event(datagram.error(), bytes, from));
     return out;
   }
   if (datagram->destination != config_.self.layer2_id || datagram->source != config_.relay_layer2_id ||

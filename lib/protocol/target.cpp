@@ -50,7 +50,7 @@ Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
   Output out;
   auto datagram = wire::decode_datagram(bytes);
   if (!datagram) {
-    out.events.push_back(dropped_event(datagram.error().reason, from));
+    out.events.push_back(undecodable_event(datagram.error(), bytes, from));
     return out;
   }
   if (datagram->destination != config_.self.layer2_id) {
@@ -456,13 +456,15 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
     return out;
   }
   if (!link.release_accept.empty()) return out;  // a released link keeps no keep-alive
-  // Keep-alive: a higher counter is new, the same counter a retransmission, a lower one stale.
+  // Keep-alive (docs/protocol.md 6.4): the link's first counter may be any value, 0 included; then a higher counter
+  // is new, the same counter a retransmission (answered from the cache), a lower one stale.
   const std::uint32_t counter = m.keepalive_counter.value_or(0);
-  if (counter < link.keepalive_counter || (counter == link.keepalive_counter && link.keepalive_response.empty())) {
+  const bool first = link.keepalive_response.empty();
+  if (!first && counter < link.keepalive_counter) {
     out.events.push_back(dropped_event("stale keep-alive counter", from, m.request_digest));
     return out;
   }
-  if (counter > link.keepalive_counter) {
+  if (first || counter > link.keepalive_counter) {
     link.keepalive_counter = counter;
     link.keepalive_response = link_datagram(
         link, {wire::MessageType::kKeepaliveResponse, m.request_digest, counter, {}, {}}, kLabelKeepaliveResponse);

@@ -236,6 +236,7 @@ void UdpRunner::drain() {
         protocol::Output out;
         out.events.push_back(
             protocol::dropped_event("datagram of more than " + std::to_string(Batch::kBufferSize) + " octets", from));
+        out.events.back().level = protocol::Level::kInfo;  // too large: said at info (docs/protocol.md section 2)
         dispatch(std::move(out));
         continue;
       }

@@ -357,6 +357,12 @@ void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteVi
   put_ie(message, Iei::kRelayCertificate, certificate);
 }
 
+std::size_t relayed_datagram_size(std::size_t message_size, std::string_view relay_user_info_id,
+                                  std::size_t relay_certificate_size) {
+  return kHeaderSize + message_size + 3 * kIeHeaderSize + relay_user_info_id.size() + relay_certificate_size +
+         kSignatureSize;
+}
+
 Bytes encode_reject(const DirectCommunicationReject& r) {
   Writer w;
   w.u8(static_cast<std::uint8_t>(MessageType::kDirectCommunicationReject));

@@ -126,6 +126,10 @@ Bytes encode_link_confirm_unsigned(const Digest& request_digest);
 // A link message without its MAC (the `mac` field is ignored); append_mac() completes it.
 Bytes encode_link_message_unsigned(const LinkMessage& message);
 void append_relay_identity(Bytes& message, std::string_view user_info_id, ByteView certificate);
+// The octets a relay adds to a message it forwards (docs/protocol.md section 2, sizes per hop): the datagram
+// header, its User Info ID and certificate IEs (append_relay_identity) and its signature IE.
+std::size_t relayed_datagram_size(std::size_t message_size, std::string_view relay_user_info_id,
+                                  std::size_t relay_certificate_size);
 Bytes encode_reject(const DirectCommunicationReject& reject);
 // Whole messages (all parts present in the struct), for tests and tools.
 Bytes encode(const Body& body);

@@ -128,4 +128,22 @@ std::int64_t num(const protocol::Event& e, std::string_view key) {
   return std::get<std::int64_t>(*v);
 }
 
+std::vector<std::string> checks(const protocol::Output& out) {
+  std::vector<std::string> names;
+  for (const auto& e : out.events) {
+    if (e.name == "check_failed") names.push_back(str(e, "check"));
+  }
+  return names;
+}
+
+std::optional<Cause> rejected_with(const protocol::Output& out) {
+  for (const auto& s : out.send) {
+    auto d = wire::decode_datagram(s.datagram);
+    if (d && d->message.type() == wire::MessageType::kDirectCommunicationReject) {
+      return std::get<wire::DirectCommunicationReject>(d->message.body).cause;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace u2u::test

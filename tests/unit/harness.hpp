@@ -94,4 +94,21 @@ protocol::TargetConfig target_config(protocol::LocalParty self);
 std::string str(const protocol::Event& e, std::string_view key);
 std::int64_t num(const protocol::Event& e, std::string_view key);
 
+// The checks named by an output's check_failed events, in order.
+std::vector<std::string> checks(const protocol::Output& out);
+// The cause of the first DIRECT COMMUNICATION REJECT an output sends, if any.
+std::optional<Cause> rejected_with(const protocol::Output& out);
+
+// A source's DIRECT COMMUNICATION REQUEST, as it leaves the source (step 1), the same bytes each time.
+struct Source {
+  Source(const TestPki& pki, const std::string& id, wire::Layer2Id l2)
+      : ue(source_config(pki.party(id, crypto::Role::kUe, l2))) {}
+  protocol::SourceUe ue;
+  Bytes request() {
+    if (first.empty()) first = ue.start(test_now()).send.at(0).datagram;
+    return first;
+  }
+  Bytes first;
+};
+
 }  // namespace u2u::test

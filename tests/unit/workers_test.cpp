@@ -17,42 +17,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> checks(const protocol::Output& out) {
-  std::vector<std::string> names;
-  for (const auto& e : out.events) {
-    if (e.name == "check_failed") names.push_back(str(e, "check"));
-  }
-  return names;
-}
-
-std::optional<Cause> rejected_with(const protocol::Output& out) {
-  for (const auto& s : out.send) {
-    auto d = wire::decode_datagram(s.datagram);
-    if (d && d->message.type() == wire::MessageType::kDirectCommunicationReject) {
-      return std::get<wire::DirectCommunicationReject>(d->message.body).cause;
-    }
-  }
-  return std::nullopt;
-}
-
 // The originator's part (what the source sent) of a request the relay forwarded.
 Bytes originator_of(const Bytes& forwarded) {
   const auto d = wire::decode_datagram(forwarded);
   const ByteView part = d->message.originator_part();
   return Bytes(part.begin(), part.end());
 }
-
-// A source's DIRECT COMMUNICATION REQUEST, as it leaves the source (step 1).
-struct Source {
-  Source(const TestPki& pki, const std::string& id, wire::Layer2Id l2)
-      : ue(source_config(pki.party(id, crypto::Role::kUe, l2))) {}
-  protocol::SourceUe ue;
-  Bytes request() {
-    if (first.empty()) first = ue.start(test_now()).send.at(0).datagram;
-    return first;
-  }
-  Bytes first;
-};
 
 TEST(Workers, AHandshakeWhoseSignatureWorkRunsInJobsCompletesAsWithout) {
   const TestPki pki;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "vectors/protocol_vectors.hpp"
@@ -46,6 +47,37 @@ TEST(DocsMatchVectors, ProtocolDocumentQuotesTheCurrentVectorValues) {
           << suite.at("suite").get<std::string>() << " PDU in docs/protocol.md is not current";
     }
   }
+  // Section 9.1: the forward secrecy handshake's values, every datagram's size, steps 1 and 5 in full.
+  const auto& fs = j.at("forward_secrecy_handshake");
+  for (const char* key : {"source_ephemeral_scalar", "source_ephemeral_public_key", "target_ephemeral_scalar",
+                          "target_ephemeral_public_key", "request_digest", "session", "ephemeral_secret",
+                          "kd_sess_kdf_input_s", "kd_sess", "k_int", "kd_sess_id"}) {
+    EXPECT_NE(doc.find(fs.at(key).get<std::string>()), std::string::npos)
+        << "forward_secrecy_handshake." << key << " is not in docs/protocol.md";
+  }
+  std::set<int> fs_shown;
+  for (const auto& d : fs.at("datagrams")) {
+    EXPECT_NE(doc.find("| " + std::to_string(d.at("size").get<int>()) + " |"), std::string::npos);
+    const int step = d.at("step").get<int>();
+    if ((step == 1 || step == 5) && fs_shown.insert(step).second) {
+      EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
+          << "forward secrecy step " << step << " in docs/protocol.md is not current";
+    }
+  }
+  EXPECT_EQ(fs_shown, (std::set<int>{1, 5}));
+  // Sections 9.2 and 9.3: every keep-alive and release datagram, and the target's two rejects.
+  for (const auto& d : j.at("link_maintenance").at("datagrams")) {
+    EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
+        << d.at("message").get<std::string>() << " in docs/protocol.md is not current";
+  }
+  std::size_t rejects = 0;
+  for (const auto& d : j.at("target_reject").at("datagrams")) {
+    if (d.at("message") != "DIRECT COMMUNICATION REJECT") continue;
+    ++rejects;
+    EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
+        << "the target's reject in docs/protocol.md is not current";
+  }
+  EXPECT_EQ(rejects, 2u);
   for (const auto& d : j.at("discovery").at("datagrams")) {
     EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
         << d.at("message").get<std::string>() << " in docs/protocol.md is not current";

@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
+#include "crypto/kdf.hpp"
 #include "dataplane/data_link.hpp"
 #include "protocol/constants.hpp"
+#include "protocol/transcript.hpp"
 #include "vectors/protocol_vectors.hpp"
 #include "wire/discovery.hpp"
 
@@ -16,19 +19,137 @@ class ProtocolVectors : public ::testing::Test {
   void SetUp() override {
     std::ifstream in(std::string(U2U_VECTORS_DIR) + "/protocol-v1.json");
     ASSERT_TRUE(in) << "missing " << U2U_VECTORS_DIR << "/protocol-v1.json";
-    const auto j = vectors::Json::parse(in);
+    json = vectors::Json::parse(in);
+    const auto& j = json;
     inputs = vectors::inputs_from_json(j);
     expected = vectors::outputs_from_json(j);
     expected_data = vectors::data_from_json(j);
+    expected_fs = vectors::forward_secrecy_from_json(j);
+    expected_target_reject = vectors::target_reject_from_json(j);
     actual = vectors::run(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
       return vectors::replaying_signer(expected.signatures, role);
     });
   }
+  // A party's long-term public key, by role.
+  crypto::PublicKey public_key_of(std::string_view role) const {
+    const auto& party =
+        *std::find_if(inputs.parties.begin(), inputs.parties.end(), [&](const auto& p) { return p.role == role; });
+    return crypto::PrivateKey::from_pem(party.private_key_pem).value().public_key();
+  }
+  wire::Layer2Id layer2_of(std::string_view role) const {
+    for (const auto& p : inputs.parties) {
+      if (p.role == role) return p.layer2_id;
+    }
+    ADD_FAILURE() << "no party " << role;
+    return 0;
+  }
+
+  vectors::Json json;
   vectors::Inputs inputs;
   vectors::Outputs expected;
   vectors::Outputs actual;
   std::vector<vectors::DataSuiteVector> expected_data;
+  vectors::ForwardSecrecyOutputs expected_fs;
+  vectors::TargetRejectOutputs expected_target_reject;
 };
+
+// Every link-procedure datagram of the file (handshake, relay's reject, link maintenance, forward secrecy handshake,
+// target's reject) decodes, and encoding what was decoded gives back the same octets.
+TEST_F(ProtocolVectors, EveryRecordedDatagramDecodesAndReencodesToTheSameBytes) {
+  std::vector<std::pair<std::string, Bytes>> all;
+  for (const auto& d : expected.datagrams) all.emplace_back("handshake", d);
+  all.emplace_back("relay reject", expected.reject_datagram);
+  for (const auto& d : expected.link_datagrams) all.emplace_back("link maintenance", d);
+  for (const auto& d : expected_fs.datagrams) all.emplace_back("forward secrecy handshake", d);
+  for (const auto& d : expected_target_reject.datagrams) all.emplace_back("target reject", d);
+  EXPECT_EQ(all.size(), 8u + 1u + 8u + 8u + 4u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& [block, bytes] = all[i];
+    auto d = wire::decode_datagram(bytes);
+    ASSERT_TRUE(d.ok()) << block << " datagram " << i << ": " << d.error().reason;
+    EXPECT_EQ(to_hex(wire::encode_datagram(d->source, d->destination, wire::encode(d->message.body))), to_hex(bytes))
+        << block << " datagram " << i;
+    EXPECT_LE(bytes.size(), wire::kMaxDatagramSize);
+  }
+}
+
+// Keep-alive and release of the handshake's link: the state machines send the same octets again.
+TEST_F(ProtocolVectors, KeepaliveAndReleaseOfTheLinkAreByteExact) {
+  ASSERT_EQ(expected.link_datagrams.size(), 8u);
+  ASSERT_EQ(actual.link_datagrams.size(), 8u);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(to_hex(actual.link_datagrams[i]), to_hex(expected.link_datagrams[i])) << "link datagram " << i;
+  }
+}
+
+// Each keep-alive and release message: the link's request digest, its counter or cause, a MAC under the vectors'
+// K_int with its message's label; the relay forwards it unchanged but for the Layer-2 IDs.
+TEST_F(ProtocolVectors, EachKeepaliveAndReleaseMacVerifiesUnderKInt) {
+  const struct {
+    wire::MessageType type;
+    std::string_view label;
+    const char* from;
+    const char* to;
+  } hops[] = {{wire::MessageType::kKeepaliveRequest, protocol::kLabelKeepaliveRequest, "source-ue", "target-ue"},
+              {wire::MessageType::kKeepaliveResponse, protocol::kLabelKeepaliveResponse, "target-ue", "source-ue"},
+              {wire::MessageType::kReleaseRequest, protocol::kLabelReleaseRequest, "source-ue", "target-ue"},
+              {wire::MessageType::kReleaseAccept, protocol::kLabelReleaseAccept, "target-ue", "source-ue"}};
+  ASSERT_EQ(expected.link_datagrams.size(), 2 * std::size(hops));
+  const crypto::SecretBytes k_int(expected.k_int);
+  for (std::size_t i = 0; i < expected.link_datagrams.size(); ++i) {
+    const auto& hop = hops[i / 2];
+    SCOPED_TRACE(std::string(wire::message_name(hop.type)) + (i % 2 == 0 ? ", first hop" : ", second hop"));
+    auto d = wire::decode_datagram(expected.link_datagrams[i]);
+    ASSERT_TRUE(d.ok()) << d.error().reason;
+    EXPECT_EQ(d->source, i % 2 == 0 ? layer2_of(hop.from) : layer2_of("relay-ue"));
+    EXPECT_EQ(d->destination, i % 2 == 0 ? layer2_of("relay-ue") : layer2_of(hop.to));
+    ASSERT_EQ(d->message.type(), hop.type);
+    const auto& m = std::get<wire::LinkMessage>(d->message.body);
+    EXPECT_EQ(to_hex(m.request_digest), to_hex(expected.request_digest));
+    const bool keepalive =
+        hop.type == wire::MessageType::kKeepaliveRequest || hop.type == wire::MessageType::kKeepaliveResponse;
+    EXPECT_EQ(m.keepalive_counter, keepalive ? std::optional<std::uint32_t>(1) : std::nullopt);
+    EXPECT_EQ(m.cause,
+              hop.type == wire::MessageType::kReleaseRequest ? std::optional(Cause::kNoLongerNeeded) : std::nullopt);
+    EXPECT_TRUE(protocol::mac_equal(m.mac, protocol::link_mac(k_int, hop.label, d->message.covered_by_mac())));
+    if (i % 2 == 1) {  // the relay's copy: the same message
+      EXPECT_EQ(to_hex(d->message.bytes), to_hex(wire::decode_datagram(expected.link_datagrams[i - 1])->message.bytes));
+    }
+  }
+}
+
+// The target's REJECT: the same request (steps 1 and 3 as in the handshake vectors) to a target that requires the
+// forward secrecy option. The state machines send the same octets; the source ends with the reject's cause.
+TEST_F(ProtocolVectors, TheTargetsRejectIsByteExactAndForwardedUnchanged) {
+  const auto actual_reject =
+      vectors::run_target_reject(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
+        return vectors::replaying_signer(expected.signatures, role);
+      });
+  ASSERT_EQ(expected_target_reject.datagrams.size(), 4u);
+  ASSERT_EQ(actual_reject.datagrams.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(to_hex(actual_reject.datagrams[i]), to_hex(expected_target_reject.datagrams[i])) << "datagram " << i;
+  }
+  EXPECT_EQ(to_hex(expected_target_reject.datagrams[0]), to_hex(expected.datagrams[0])) << "step 1";
+  EXPECT_EQ(to_hex(expected_target_reject.datagrams[1]), to_hex(expected.datagrams[1])) << "step 3";
+  EXPECT_EQ(expected_target_reject.cause, Cause::kAuthenticationFailure);
+  EXPECT_EQ(actual_reject.cause, expected_target_reject.cause);
+  EXPECT_TRUE(actual_reject.source_failed_with_cause);
+  const std::pair<const char*, const char*> hops[] = {{"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto d = wire::decode_datagram(expected_target_reject.datagrams[2 + i]);
+    ASSERT_TRUE(d.ok()) << d.error().reason;
+    EXPECT_EQ(d->source, layer2_of(hops[i].first));
+    EXPECT_EQ(d->destination, layer2_of(hops[i].second));
+    ASSERT_EQ(d->message.type(), wire::MessageType::kDirectCommunicationReject);
+    const auto& r = std::get<wire::DirectCommunicationReject>(d->message.body);
+    EXPECT_EQ(to_hex(r.request_digest), to_hex(expected.request_digest));
+    EXPECT_EQ(r.cause, expected_target_reject.cause);
+    EXPECT_EQ(r.rejected_by, wire::RejectedBy::kTarget);
+  }
+  EXPECT_EQ(to_hex(wire::decode_datagram(expected_target_reject.datagrams[2])->message.bytes),
+            to_hex(wire::decode_datagram(expected_target_reject.datagrams[3])->message.bytes));
+}
 
 TEST_F(ProtocolVectors, TheProcedureCompletesWithTheRecordedSignatures) {
   EXPECT_TRUE(actual.source_established);
@@ -129,6 +250,134 @@ TEST_F(ProtocolVectors, DigestEcdhKdKdSessAndTheirIdsMatch) {
   EXPECT_EQ(to_hex(actual.reject_datagram), to_hex(expected.reject_datagram));
 }
 
+// The handshake with the forward secrecy option (docs/protocol.md 9): the ephemeral keys fixed by the recorded
+// scalars, the signatures recorded.
+class ForwardSecrecyVectors : public ProtocolVectors {
+ protected:
+  void SetUp() override {
+    ProtocolVectors::SetUp();
+    actual_fs =
+        vectors::run_forward_secrecy(inputs, [&](const std::string& role, std::shared_ptr<const crypto::PrivateKey>) {
+          return vectors::replaying_signer(expected_fs.signatures, role);
+        });
+  }
+  vectors::ForwardSecrecyOutputs actual_fs;
+};
+
+TEST_F(ForwardSecrecyVectors, TheHandshakeIsByteExactUnderTheRecordedEphemeralKeys) {
+  EXPECT_TRUE(actual_fs.source_established);
+  EXPECT_TRUE(actual_fs.target_established);
+  EXPECT_TRUE(actual_fs.keys_equal);
+  ASSERT_EQ(expected_fs.datagrams.size(), 8u);
+  ASSERT_EQ(actual_fs.datagrams.size(), 8u);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(to_hex(actual_fs.datagrams[i]), to_hex(expected_fs.datagrams[i])) << "datagram " << i;
+  }
+  EXPECT_EQ(to_hex(actual_fs.request_digest), to_hex(expected_fs.request_digest));
+  EXPECT_EQ(actual_fs.session, expected_fs.session);
+  EXPECT_EQ(to_hex(actual_fs.source_ephemeral_public_key), to_hex(expected_fs.source_ephemeral_public_key));
+  EXPECT_EQ(to_hex(actual_fs.target_ephemeral_public_key), to_hex(expected_fs.target_ephemeral_public_key));
+  EXPECT_EQ(to_hex(actual_fs.ephemeral_secret), to_hex(expected_fs.ephemeral_secret));
+  EXPECT_EQ(to_hex(actual_fs.kd_sess_input), to_hex(expected_fs.kd_sess_input));
+  EXPECT_EQ(to_hex(actual_fs.kd_sess), to_hex(expected_fs.kd_sess));
+  EXPECT_EQ(to_hex(actual_fs.k_int), to_hex(expected_fs.k_int));
+  EXPECT_EQ(actual_fs.kd_sess_id, expected_fs.kd_sess_id);
+}
+
+// What an implementation that cannot fix its ephemeral keys checks, from the recorded values alone: the ephemeral
+// key IEs are the recorded keys', Z_e and KD-sess follow from them, every signature and MAC verifies.
+TEST_F(ForwardSecrecyVectors, TheRecordedValuesAloneGiveZeKdSessAndVerify) {
+  ASSERT_EQ(expected_fs.datagrams.size(), 8u);
+  std::vector<wire::Message> m;
+  for (const auto& bytes : expected_fs.datagrams) {
+    auto d = wire::decode_datagram(bytes);
+    ASSERT_TRUE(d.ok()) << d.error().reason;
+    m.push_back(d->message);
+  }
+  const auto& step1 = std::get<wire::DirectCommunicationRequest>(m[0].body);
+  const auto& step3 = std::get<wire::DirectCommunicationRequest>(m[1].body);
+  const auto& step5 = std::get<wire::DirectCommunicationAccept>(m[2].body);
+  const auto& step7 = std::get<wire::DirectCommunicationAccept>(m[3].body);
+  ASSERT_TRUE(step1.source_ephemeral_key && step3.source_ephemeral_key);
+  ASSERT_TRUE(step5.target_ephemeral_key && step7.target_ephemeral_key);
+  EXPECT_EQ(to_hex(*step1.source_ephemeral_key), to_hex(expected_fs.source_ephemeral_public_key));
+  EXPECT_EQ(to_hex(*step3.source_ephemeral_key), to_hex(expected_fs.source_ephemeral_public_key));
+  EXPECT_EQ(to_hex(*step5.target_ephemeral_key), to_hex(expected_fs.target_ephemeral_public_key));
+  EXPECT_EQ(to_hex(*step7.target_ephemeral_key), to_hex(expected_fs.target_ephemeral_public_key));
+  EXPECT_EQ(to_hex(step1.nonce_1), to_hex(inputs.nonce_1));
+  EXPECT_EQ(to_hex(step5.nonce_2), to_hex(inputs.nonce_2));
+
+  // The recorded ephemeral private keys: their public keys are the IEs', and ECDH either way gives Z_e.
+  auto source_e = crypto::PrivateKey::from_pem(expected_fs.source_ephemeral_private_key_pem);
+  auto target_e = crypto::PrivateKey::from_pem(expected_fs.target_ephemeral_private_key_pem);
+  ASSERT_TRUE(source_e.ok() && target_e.ok());
+  EXPECT_EQ(to_hex(source_e->public_key().uncompressed_point()), to_hex(expected_fs.source_ephemeral_public_key));
+  EXPECT_EQ(to_hex(target_e->public_key().uncompressed_point()), to_hex(expected_fs.target_ephemeral_public_key));
+  const auto z_source = source_e->ecdh(crypto::PublicKey::from_uncompressed_point(*step5.target_ephemeral_key).value());
+  const auto z_target = target_e->ecdh(crypto::PublicKey::from_uncompressed_point(*step1.source_ephemeral_key).value());
+  ASSERT_TRUE(z_source.ok() && z_target.ok());
+  const Bytes z_e(z_source->reveal().begin(), z_source->reveal().end());
+  EXPECT_EQ(to_hex(z_e), to_hex(expected_fs.ephemeral_secret));
+  EXPECT_EQ(to_hex(Bytes(z_target->reveal().begin(), z_target->reveal().end())), to_hex(expected_fs.ephemeral_secret));
+
+  // The key schedule: KD as without the option (section 9's), KD-sess with P2 = Z_e, then K_int and the ID.
+  EXPECT_EQ(to_hex(protocol::request_digest(m[0])), to_hex(expected_fs.request_digest));
+  EXPECT_EQ(protocol::session_id(expected_fs.request_digest), expected_fs.session);
+  EXPECT_EQ(to_hex(crypto::kdf_input(protocol::kFcKdSess, {inputs.nonce_1, inputs.nonce_2, z_e})),
+            to_hex(expected_fs.kd_sess_input));
+  const crypto::SecretBytes kd(expected.kd);
+  const auto kd_sess = protocol::derive_kd_sess(kd, step1.nonce_1, step5.nonce_2, &*z_source);
+  EXPECT_EQ(to_hex(Bytes(kd_sess.reveal().begin(), kd_sess.reveal().end())), to_hex(expected_fs.kd_sess));
+  EXPECT_NE(to_hex(expected_fs.kd_sess), to_hex(expected.kd_sess));
+  const auto k_int = protocol::derive_k_int(kd_sess);
+  EXPECT_EQ(to_hex(Bytes(k_int.reveal().begin(), k_int.reveal().end())), to_hex(expected_fs.k_int));
+  EXPECT_EQ(protocol::key_id(kd_sess, protocol::kFcKdSessId), expected_fs.kd_sess_id);
+
+  // Step 5's key confirmation, step 9's LINK CONFIRM (both hops) and LINK CONFIRM ACK (both hops) under that K_int.
+  EXPECT_EQ(to_hex(step5.request_digest), to_hex(expected_fs.request_digest));
+  EXPECT_TRUE(protocol::mac_equal(step5.key_confirmation_mac, protocol::accept_mac(k_int, m[2].covered_by_mac())));
+  for (std::size_t i : {4u, 5u}) {
+    ASSERT_EQ(m[i].type(), wire::MessageType::kLinkConfirm);
+    EXPECT_TRUE(protocol::mac_equal(std::get<wire::LinkMessage>(m[i].body).mac,
+                                    protocol::link_confirm_mac(k_int, m[2].bytes, m[i].covered_by_mac())));
+  }
+  for (std::size_t i : {6u, 7u}) {
+    ASSERT_EQ(m[i].type(), wire::MessageType::kLinkConfirmAck);
+    EXPECT_TRUE(protocol::mac_equal(std::get<wire::LinkMessage>(m[i].body).mac,
+                                    protocol::link_mac(k_int, protocol::kLabelLinkConfirmAck, m[i].covered_by_mac())));
+  }
+
+  // The four signatures over their step labels, with the parties' long-term keys, and as recorded.
+  const auto verifies = [&](std::string_view role, const protocol::StepSignature& step, ByteView covered,
+                            const wire::Signature& signature) {
+    const Bytes input = protocol::signing_input(step.label, covered);
+    EXPECT_TRUE(std::any_of(expected_fs.signatures.begin(), expected_fs.signatures.end(),
+                            [&](const auto& r) { return r.signer == role && r.signed_input == input; }))
+        << step.name << " is not recorded";
+    return public_key_of(role).verify(input, signature).ok();
+  };
+  EXPECT_TRUE(verifies("source-ue", protocol::kSignSource, m[0].covered_by_first_signature(), step1.sign_source));
+  EXPECT_TRUE(verifies("relay-ue", protocol::kSign1Relay, m[1].covered_by_relay_signature(), step3.relay->signature));
+  EXPECT_TRUE(verifies("target-ue", protocol::kSignTarget, m[2].covered_by_first_signature(), step5.sign_target));
+  EXPECT_TRUE(verifies("relay-ue", protocol::kSign2Relay, m[3].covered_by_relay_signature(), step7.relay->signature));
+  EXPECT_EQ(expected_fs.signatures.size(), 4u);
+}
+
+// The recorded scalars are what fixes the keys: under FixedRandom, a key generated is the recorded one.
+TEST_F(ForwardSecrecyVectors, FixedRandomMakesTheRecordedEphemeralKeys) {
+  {
+    vectors::FixedRandom random(inputs.source_ephemeral_scalar);
+    EXPECT_EQ(to_hex(crypto::PrivateKey::generate()->public_key().uncompressed_point()),
+              to_hex(expected_fs.source_ephemeral_public_key));
+    random.set(inputs.target_ephemeral_scalar);
+    EXPECT_EQ(to_hex(crypto::PrivateKey::generate()->public_key().uncompressed_point()),
+              to_hex(expected_fs.target_ephemeral_public_key));
+  }
+  // And OpenSSL's own generator is back afterwards.
+  EXPECT_NE(to_hex(crypto::PrivateKey::generate()->public_key().uncompressed_point()),
+            to_hex(crypto::PrivateKey::generate()->public_key().uncompressed_point()));
+}
+
 class DiscoveryVectors : public ProtocolVectors {
  protected:
   void SetUp() override {
@@ -160,6 +409,23 @@ TEST_F(DiscoveryVectors, EveryDiscoveryDatagramIsByteExact) {
     ASSERT_TRUE(d.ok()) << d.error().reason;
     EXPECT_EQ(d->message.message.type, types[i]);
   }
+}
+
+// All six discovery types have a vector; each decodes, and encoding what was decoded gives back the same octets.
+TEST_F(DiscoveryVectors, EveryDiscoveryDatagramReencodesToTheSameBytes) {
+  std::set<std::uint8_t> types;
+  for (const auto& bytes : expected_discovery.datagrams) {
+    auto d = wire::decode_discovery_datagram(bytes);
+    ASSERT_TRUE(d.ok()) << d.error().reason;
+    types.insert(d->message.message.type);
+    Bytes message = wire::encode_discovery_unsigned(d->message.message);
+    wire::append_discovery_signature(message, d->message.message.signature);
+    EXPECT_EQ(to_hex(wire::encode_datagram(d->source, d->destination, message)), to_hex(bytes))
+        << wire::discovery_name(d->message.message.type);
+  }
+  EXPECT_EQ(types, (std::set<std::uint8_t>{wire::kRelayAnnouncementType, wire::kTargetAnnouncementType,
+                                           wire::kSolicitationType, wire::kResponseType, wire::kTargetSolicitationType,
+                                           wire::kTargetResponseType}));
 }
 
 TEST_F(DiscoveryVectors, EachDiscoverySignatureCoversItsLabelAndVerifies) {

@@ -1,5 +1,13 @@
 #include "vectors/protocol_vectors.hpp"
 
+// FixedRandom uses OpenSSL's RAND_METHOD hook, deprecated in OpenSSL 3.0 but the one way to make the generation of a
+// key inside the library deterministic without changing the library.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "crypto/kdf.hpp"
@@ -32,12 +40,60 @@ class ReplayingSigner final : public crypto::Signer {
   std::string role_;
 };
 
+// FixedRandom's state: the octets it returns, and how many signatures are being made with real randomness.
+struct FixedRandomState {
+  std::mutex mutex;
+  Bytes octets;
+  bool active = false;
+  int real_randomness = 0;
+};
+FixedRandomState& fixed_random_state() {
+  static FixedRandomState state;
+  return state;
+}
+
+int fixed_random_bytes(unsigned char* out, int n) {
+  auto& state = fixed_random_state();
+  std::unique_lock lock(state.mutex);
+  if (state.real_randomness > 0 || state.octets.empty()) {
+    lock.unlock();
+    return RAND_OpenSSL()->bytes(out, n);
+  }
+  for (int i = 0; i < n; ++i) out[i] = state.octets[static_cast<std::size_t>(i) % state.octets.size()];
+  return 1;
+}
+int fixed_random_status() { return 1; }
+const RAND_METHOD kFixedRandomMethod = {nullptr, fixed_random_bytes, nullptr,
+                                        nullptr, fixed_random_bytes, fixed_random_status};
+
+// Real randomness for a signature while it lives, even under FixedRandom.
+struct RealRandomness {
+  RealRandomness() {
+    std::lock_guard lock(fixed_random_state().mutex);
+    ++fixed_random_state().real_randomness;
+  }
+  ~RealRandomness() {
+    std::lock_guard lock(fixed_random_state().mutex);
+    --fixed_random_state().real_randomness;
+  }
+  RealRandomness(const RealRandomness&) = delete;
+  RealRandomness& operator=(const RealRandomness&) = delete;
+};
+
 class RecordingSigner final : public crypto::Signer {
  public:
   RecordingSigner(std::shared_ptr<const crypto::PrivateKey> key, std::string role,
-                  std::shared_ptr<std::vector<SignatureRecord>> log)
-      : key_(std::move(key)), role_(std::move(role)), log_(std::move(log)) {}
+                  std::shared_ptr<std::vector<SignatureRecord>> log, std::vector<SignatureRecord> known)
+      : key_(std::move(key)), role_(std::move(role)), log_(std::move(log)), known_(std::move(known)) {}
   Result<crypto::EcdsaSignature> sign(ByteView message) const override {
+    for (const auto& r : known_) {
+      if (r.signer == role_ && Bytes(message.begin(), message.end()) == r.signed_input &&
+          key_->public_key().verify(message, r.signature).ok()) {
+        log_->push_back(r);
+        return r.signature;
+      }
+    }
+    const RealRandomness real;
     auto s = key_->sign(message);
     if (s) log_->push_back({role_, Bytes(message.begin(), message.end()), *s});
     return s;
@@ -47,6 +103,7 @@ class RecordingSigner final : public crypto::Signer {
   std::shared_ptr<const crypto::PrivateKey> key_;
   std::string role_;
   std::shared_ptr<std::vector<SignatureRecord>> log_;
+  std::vector<SignatureRecord> known_;
 };
 
 Bytes hex_bytes(const Json& j) {
@@ -86,8 +143,34 @@ std::shared_ptr<const crypto::Signer> replaying_signer(std::vector<SignatureReco
 }
 
 std::shared_ptr<const crypto::Signer> recording_signer(std::shared_ptr<const crypto::PrivateKey> key, std::string role,
-                                                       std::shared_ptr<std::vector<SignatureRecord>> log) {
-  return std::make_shared<RecordingSigner>(std::move(key), std::move(role), std::move(log));
+                                                       std::shared_ptr<std::vector<SignatureRecord>> log,
+                                                       std::vector<SignatureRecord> known) {
+  return std::make_shared<RecordingSigner>(std::move(key), std::move(role), std::move(log), std::move(known));
+}
+
+FixedRandom::FixedRandom(Bytes octets) {
+  auto& state = fixed_random_state();
+  {
+    std::lock_guard lock(state.mutex);
+    if (state.active) throw std::logic_error("FixedRandom: one at a time");
+    state.active = true;
+    state.octets = std::move(octets);
+  }
+  if (RAND_set_rand_method(&kFixedRandomMethod) != 1) throw std::runtime_error("FixedRandom: RAND_set_rand_method");
+}
+
+FixedRandom::~FixedRandom() {
+  RAND_set_rand_method(nullptr);
+  auto& state = fixed_random_state();
+  std::lock_guard lock(state.mutex);
+  state.octets.clear();
+  state.active = false;
+}
+
+void FixedRandom::set(Bytes octets) {
+  auto& state = fixed_random_state();
+  std::lock_guard lock(state.mutex);
+  state.octets = std::move(octets);
 }
 
 namespace {
@@ -123,24 +206,63 @@ protocol::RandomSource fixed(const wire::Nonce& n) {
 
 }  // namespace
 
+namespace {
+
+// The three state machines of the vectors, wired in memory: Nonce_1 at the source, Nonce_2 at the target.
+struct ThreeParties {
+  ThreeParties(const Inputs& in, const std::vector<protocol::LocalParty>& parties, bool source_forward_secrecy,
+               bool target_requires_forward_secrecy)
+      : source(source_config(in, parties[0], source_forward_secrecy), fixed(in.nonce_1)),
+        relay(relay_config(in, parties[1])),
+        target(target_config(parties[2], target_requires_forward_secrecy), fixed(in.nonce_2)) {
+    net.attach(test::kSourceEndpoint, "source-ue", source);
+    net.attach(test::kRelayEndpoint, "relay-ue", relay);
+    net.attach(test::kTargetEndpoint, "target-ue", target);
+  }
+  ThreeParties(const ThreeParties&) = delete;
+  ThreeParties& operator=(const ThreeParties&) = delete;
+
+  static protocol::SourceConfig source_config(const Inputs& in, const protocol::LocalParty& self,
+                                              bool forward_secrecy) {
+    auto c = test::source_config(self);
+    c.relay_user_info_id = in.parties[1].user_info_id;
+    c.relay_layer2_id = in.parties[1].layer2_id;
+    c.target_user_info_id = in.parties[2].user_info_id;
+    c.target_layer2_id = in.parties[2].layer2_id;
+    c.forward_secrecy = forward_secrecy;
+    return c;
+  }
+  static protocol::RelayConfig relay_config(const Inputs& in, const protocol::LocalParty& self) {
+    auto c = test::relay_config(self);
+    c.targets = {{in.parties[2].user_info_id, in.parties[2].layer2_id, test::kTargetEndpoint}};
+    return c;
+  }
+  static protocol::TargetConfig target_config(const protocol::LocalParty& self, bool require_forward_secrecy) {
+    auto c = test::target_config(self);
+    c.require_forward_secrecy = require_forward_secrecy;
+    return c;
+  }
+
+  void start(const Now& now) { net.deliver(test::kSourceEndpoint, "source-ue", source.start(now), now); }
+
+  protocol::SourceUe source;
+  protocol::RelayUe relay;
+  protocol::TargetUe target;
+  test::InMemoryNetwork net;
+};
+
+Now vector_now(const Inputs& in) { return Now{std::chrono::steady_clock::now(), in.time}; }
+
+}  // namespace
+
 Outputs run(const Inputs& in, const SignerFactory& signer_for) {
   auto [parties, keys] = make_parties(in, signer_for);
-  auto source_config = test::source_config(parties[0]);
-  source_config.relay_user_info_id = in.parties[1].user_info_id;
-  source_config.relay_layer2_id = in.parties[1].layer2_id;
-  source_config.target_user_info_id = in.parties[2].user_info_id;
-  source_config.target_layer2_id = in.parties[2].layer2_id;
-  auto relay_config = test::relay_config(parties[1]);
-  relay_config.targets = {{in.parties[2].user_info_id, in.parties[2].layer2_id, test::kTargetEndpoint}};
-  protocol::SourceUe source(std::move(source_config), fixed(in.nonce_1));
-  protocol::RelayUe relay(std::move(relay_config));
-  protocol::TargetUe target(test::target_config(parties[2]), fixed(in.nonce_2));
-  test::InMemoryNetwork net;
-  net.attach(test::kSourceEndpoint, "source-ue", source);
-  net.attach(test::kRelayEndpoint, "relay-ue", relay);
-  net.attach(test::kTargetEndpoint, "target-ue", target);
-  const Now now{std::chrono::steady_clock::now(), in.time};
-  net.deliver(test::kSourceEndpoint, "source-ue", source.start(now), now);
+  ThreeParties three(in, parties, false, false);
+  auto& source = three.source;
+  auto& target = three.target;
+  auto& net = three.net;
+  const Now now = vector_now(in);
+  three.start(now);
 
   Outputs out;
   for (const auto& f : net.wire_log) out.datagrams.push_back(f.datagram);
@@ -180,6 +302,87 @@ Outputs run(const Inputs& in, const SignerFactory& signer_for) {
   out.keys_equal = source.keys() != nullptr && target_keys != nullptr && source.keys()->kd == kd &&
                    target_keys->kd == kd && source.keys()->kd_sess == kd_sess && target_keys->kd_sess == kd_sess &&
                    source.keys()->k_int == k_int && target_keys->k_int == k_int;
+  // Link maintenance: the first keep-alive when T5084 expires, then the source releases the link.
+  if (source.state() == protocol::SourceUe::State::kEstablished && source.confirmed() && source.next_deadline()) {
+    const std::size_t before = net.wire_log.size();
+    const Now keepalive_due = test::later(now, std::chrono::ceil<Millis>(*source.next_deadline() - now.mono));
+    net.deliver(test::kSourceEndpoint, "source-ue", source.on_timer(keepalive_due), keepalive_due);
+    net.deliver(test::kSourceEndpoint, "source-ue", source.release(keepalive_due), keepalive_due);
+    for (std::size_t i = before; i < net.wire_log.size(); ++i) out.link_datagrams.push_back(net.wire_log[i].datagram);
+  }
+  return out;
+}
+
+ForwardSecrecyOutputs run_forward_secrecy(const Inputs& in, const SignerFactory& signer_for) {
+  auto [parties, keys] = make_parties(in, signer_for);
+  ThreeParties three(in, parties, true, false);
+  ForwardSecrecyOutputs out;
+  const Now now = vector_now(in);
+  std::optional<crypto::PrivateKey> source_ephemeral, target_ephemeral;
+  {
+    // The source draws its ephemeral key in step 1, the target in step 5 (after the request reached it).
+    FixedRandom random(in.source_ephemeral_scalar);
+    three.net.on_flight = [&](test::InFlight& f) {
+      if (f.to == test::kTargetEndpoint) random.set(in.target_ephemeral_scalar);
+      return true;
+    };
+    three.start(now);
+    three.net.on_flight = nullptr;
+    // The same keys, by the same means, to record.
+    random.set(in.source_ephemeral_scalar);
+    source_ephemeral = crypto::PrivateKey::generate().value();
+    random.set(in.target_ephemeral_scalar);
+    target_ephemeral = crypto::PrivateKey::generate().value();
+  }
+  for (const auto& f : three.net.wire_log) out.datagrams.push_back(f.datagram);
+  out.source_established = three.source.state() == protocol::SourceUe::State::kEstablished;
+  const auto* target_keys = three.target.keys_for(in.parties[0].user_info_id);
+  out.target_established = target_keys != nullptr;
+  const auto pem = [](const crypto::PrivateKey& k) {
+    const auto p = k.to_pem();
+    return std::string(p.reveal().begin(), p.reveal().end());
+  };
+  out.source_ephemeral_private_key_pem = pem(*source_ephemeral);
+  out.target_ephemeral_private_key_pem = pem(*target_ephemeral);
+  out.source_ephemeral_public_key = source_ephemeral->public_key().uncompressed_point();
+  out.target_ephemeral_public_key = target_ephemeral->public_key().uncompressed_point();
+  if (out.datagrams.empty()) return out;
+  auto request = wire::decode_datagram(out.datagrams[0]);
+  if (!request) throw std::runtime_error("forward secrecy step 1 does not decode: " + request.error().reason);
+  out.request_digest = protocol::request_digest(request->message);
+  out.session = protocol::session_id(out.request_digest);
+  auto z_e = source_ephemeral->ecdh(target_ephemeral->public_key());
+  auto z = keys[0]->ecdh(keys[2]->public_key());
+  if (!z_e || !z) throw std::runtime_error("forward secrecy vector ECDH failed");
+  out.ephemeral_secret.assign(z_e->reveal().begin(), z_e->reveal().end());
+  out.kd_sess_input = crypto::kdf_input(protocol::kFcKdSess, {in.nonce_1, in.nonce_2, z_e->reveal()});
+  const auto kd = protocol::derive_kd(*z, in.parties[0].user_info_id, in.parties[2].user_info_id);
+  const auto kd_sess = protocol::derive_kd_sess(kd, in.nonce_1, in.nonce_2, &*z_e);
+  out.kd_sess.assign(kd_sess.reveal().begin(), kd_sess.reveal().end());
+  const auto k_int = protocol::derive_k_int(kd_sess);
+  out.k_int.assign(k_int.reveal().begin(), k_int.reveal().end());
+  out.kd_sess_id = protocol::key_id(kd_sess, protocol::kFcKdSessId);
+  const auto* source_keys = three.source.keys();
+  out.keys_equal = source_keys != nullptr && target_keys != nullptr && source_keys->kd == kd && target_keys->kd == kd &&
+                   source_keys->kd_sess == kd_sess && target_keys->kd_sess == kd_sess && source_keys->k_int == k_int &&
+                   target_keys->k_int == k_int && source_keys->kd_sess_id == out.kd_sess_id &&
+                   target_keys->kd_sess_id == out.kd_sess_id;
+  return out;
+}
+
+TargetRejectOutputs run_target_reject(const Inputs& in, const SignerFactory& signer_for) {
+  auto [parties, keys] = make_parties(in, signer_for);
+  ThreeParties three(in, parties, false, true);
+  three.start(vector_now(in));
+  TargetRejectOutputs out;
+  for (const auto& f : three.net.wire_log) out.datagrams.push_back(f.datagram);
+  if (out.datagrams.empty()) return out;
+  auto reject = wire::decode_datagram(out.datagrams.back());
+  if (reject && std::holds_alternative<wire::DirectCommunicationReject>(reject->message.body)) {
+    out.cause = std::get<wire::DirectCommunicationReject>(reject->message.body).cause;
+  }
+  out.source_failed_with_cause = three.source.state() == protocol::SourceUe::State::kFailed && three.source.failure() &&
+                                 three.source.failure()->cause == out.cause;
   return out;
 }
 
@@ -283,13 +486,62 @@ std::vector<DataSuiteVector> data_from_json(const Json& j) {
   return vectors;
 }
 
+namespace {
+
+// A datagram of the link procedure as the vectors list it: its message, its hop, its size and its octets.
+Json datagram_json(const Bytes& datagram, const char* from, const char* to) {
+  const auto type = static_cast<wire::MessageType>(datagram.size() > 7 ? datagram[7] : 0);
+  return {{"message", std::string(wire::message_name(type))},
+          {"from", from},
+          {"to", to},
+          {"size", datagram.size()},
+          {"hex", to_hex(datagram)}};
+}
+
+Json signatures_json(const std::vector<SignatureRecord>& signatures) {
+  Json j = Json::array();
+  for (const auto& s : signatures) {
+    j.push_back({{"signer", s.signer}, {"signed_input", to_hex(s.signed_input)}, {"signature", to_hex(s.signature)}});
+  }
+  return j;
+}
+
+std::vector<SignatureRecord> signatures_from_json(const Json& j) {
+  std::vector<SignatureRecord> out;
+  for (const auto& s : j) {
+    out.push_back({s.at("signer").get<std::string>(), hex_bytes(s.at("signed_input")),
+                   hex_array<wire::kSignatureSize>(s.at("signature"))});
+  }
+  return out;
+}
+
+// The hops of Outputs::datagrams (and ForwardSecrecyOutputs::datagrams), in order.
+constexpr const char* kHandshakeHops[][3] = {{"1", "source-ue", "relay-ue"}, {"3", "relay-ue", "target-ue"},
+                                             {"5", "target-ue", "relay-ue"}, {"7", "relay-ue", "source-ue"},
+                                             {"9", "source-ue", "relay-ue"}, {"9", "relay-ue", "target-ue"},
+                                             {"9", "target-ue", "relay-ue"}, {"9", "relay-ue", "source-ue"}};
+// Requests go from the source to the target through the relay, answers back: two hops each.
+constexpr const char* kRequestAnswerHops[][2] = {
+    {"source-ue", "relay-ue"}, {"relay-ue", "target-ue"}, {"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}};
+
+// Default ephemeral scalars of the forward secrecy handshake: octets first, first + 1, ... (well below the order).
+Bytes default_scalar(std::uint8_t first) {
+  Bytes b(32);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(first + i);
+  return b;
+}
+
+}  // namespace
+
 Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& discovery,
-             const std::vector<DataSuiteVector>& data) {
+             const std::vector<DataSuiteVector>& data, const ForwardSecrecyOutputs& fs,
+             const TargetRejectOutputs& target_reject) {
   Json j;
   j["description"] =
       "Test vectors of the U2U relay authentication protocol, version 1 (docs/protocol.md). Keys are test keys. "
       "ECDSA signatures are randomized: an implementation reproduces every byte given these signatures for these "
-      "signing inputs, and must verify each. Generated by u2u-make-vectors.";
+      "signing inputs, and must verify each. The forward secrecy handshake's ephemeral keys are given by their private "
+      "scalars (and as PEM). Generated by u2u-make-vectors.";
   j["protocol_version"] = wire::kProtocolVersion;
   j["time"] = utc(in.time);
   j["ca_certificate_pem"] = in.ca_certificate_pem;
@@ -313,10 +565,7 @@ Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& disco
                                {"signed_input", to_hex(s.signed_input)},
                                {"signature", to_hex(s.signature)}});
   }
-  const char* steps[][3] = {{"1", "source-ue", "relay-ue"}, {"3", "relay-ue", "target-ue"},
-                            {"5", "target-ue", "relay-ue"}, {"7", "relay-ue", "source-ue"},
-                            {"9", "source-ue", "relay-ue"}, {"9", "relay-ue", "target-ue"},
-                            {"9", "target-ue", "relay-ue"}, {"9", "relay-ue", "source-ue"}};
+  const auto& steps = kHandshakeHops;
   for (std::size_t i = 0; i < out.datagrams.size() && i < std::size(steps); ++i) {
     j["datagrams"].push_back({{"step", std::stoi(steps[i][0])},
                               {"from", steps[i][1]},
@@ -339,6 +588,40 @@ Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& disco
   j["forward_secrecy"] = {{"ephemeral_secret", to_hex(out.fs_ephemeral_secret)},
                           {"kd_sess_kdf_input_s", to_hex(out.fs_kd_sess_input)},
                           {"kd_sess", to_hex(out.fs_kd_sess)}};
+  Json& f = j["forward_secrecy_handshake"];
+  f["source_ephemeral_scalar"] = to_hex(in.source_ephemeral_scalar);
+  f["target_ephemeral_scalar"] = to_hex(in.target_ephemeral_scalar);
+  f["source_ephemeral_private_key_pem"] = fs.source_ephemeral_private_key_pem;
+  f["target_ephemeral_private_key_pem"] = fs.target_ephemeral_private_key_pem;
+  f["source_ephemeral_public_key"] = to_hex(fs.source_ephemeral_public_key);
+  f["target_ephemeral_public_key"] = to_hex(fs.target_ephemeral_public_key);
+  f["signatures"] = signatures_json(fs.signatures);
+  for (std::size_t i = 0; i < fs.datagrams.size() && i < std::size(steps); ++i) {
+    Json d = datagram_json(fs.datagrams[i], steps[i][1], steps[i][2]);
+    d["step"] = std::stoi(steps[i][0]);
+    f["datagrams"].push_back(std::move(d));
+  }
+  f["request_digest"] = to_hex(fs.request_digest);
+  f["session"] = fs.session;
+  f["ephemeral_secret"] = to_hex(fs.ephemeral_secret);
+  f["kd_sess_kdf_input_s"] = to_hex(fs.kd_sess_input);
+  f["kd_sess"] = to_hex(fs.kd_sess);
+  f["k_int"] = to_hex(fs.k_int);
+  f["kd_sess_id"] = fs.kd_sess_id;
+  Json& m = j["link_maintenance"];
+  for (std::size_t i = 0; i < out.link_datagrams.size(); ++i) {
+    const auto& hop = kRequestAnswerHops[i % std::size(kRequestAnswerHops)];
+    m["datagrams"].push_back(datagram_json(out.link_datagrams[i], hop[0], hop[1]));
+  }
+  Json& r = j["target_reject"];
+  r["cause"] = static_cast<int>(target_reject.cause);
+  r["cause_name"] = std::string(cause_name(target_reject.cause));
+  for (std::size_t i = 0; i < target_reject.datagrams.size() && i < std::size(kRequestAnswerHops); ++i) {
+    const auto& hop = kRequestAnswerHops[i];
+    Json d = datagram_json(target_reject.datagrams[i], hop[0], hop[1]);
+    if (i < 2) d["step"] = i == 0 ? 1 : 3;
+    r["datagrams"].push_back(std::move(d));
+  }
   const char* flow[][2] = {{"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}, {"source-ue", "relay-ue"},
                            {"relay-ue", "target-ue"}, {"target-ue", "relay-ue"}, {"relay-ue", "source-ue"}};
   Json& d = j["discovery"];
@@ -384,7 +667,44 @@ Inputs inputs_from_json(const Json& j) {
   }
   in.nonce_1 = hex_array<wire::kNonceSize>(j.at("nonce_1"));
   in.nonce_2 = hex_array<wire::kNonceSize>(j.at("nonce_2"));
+  // Files from before the forward secrecy handshake vectors have no ephemeral scalars: the defaults.
+  const Json* fs = j.contains("forward_secrecy_handshake") ? &j.at("forward_secrecy_handshake") : nullptr;
+  in.source_ephemeral_scalar = fs ? hex_bytes(fs->at("source_ephemeral_scalar")) : default_scalar(0x50);
+  in.target_ephemeral_scalar = fs ? hex_bytes(fs->at("target_ephemeral_scalar")) : default_scalar(0x70);
   return in;
+}
+
+Inputs with_default_ephemeral_scalars(Inputs in) {
+  in.source_ephemeral_scalar = default_scalar(0x50);
+  in.target_ephemeral_scalar = default_scalar(0x70);
+  return in;
+}
+
+ForwardSecrecyOutputs forward_secrecy_from_json(const Json& j) {
+  ForwardSecrecyOutputs out;
+  const Json& f = j.at("forward_secrecy_handshake");
+  out.signatures = signatures_from_json(f.at("signatures"));
+  for (const auto& d : f.at("datagrams")) out.datagrams.push_back(hex_bytes(d.at("hex")));
+  out.source_ephemeral_private_key_pem = f.at("source_ephemeral_private_key_pem").get<std::string>();
+  out.target_ephemeral_private_key_pem = f.at("target_ephemeral_private_key_pem").get<std::string>();
+  out.source_ephemeral_public_key = hex_bytes(f.at("source_ephemeral_public_key"));
+  out.target_ephemeral_public_key = hex_bytes(f.at("target_ephemeral_public_key"));
+  out.request_digest = hex_array<wire::kDigestSize>(f.at("request_digest"));
+  out.session = f.at("session").get<std::string>();
+  out.ephemeral_secret = hex_bytes(f.at("ephemeral_secret"));
+  out.kd_sess_input = hex_bytes(f.at("kd_sess_kdf_input_s"));
+  out.kd_sess = hex_bytes(f.at("kd_sess"));
+  out.k_int = hex_bytes(f.at("k_int"));
+  out.kd_sess_id = f.at("kd_sess_id").get<std::string>();
+  return out;
+}
+
+TargetRejectOutputs target_reject_from_json(const Json& j) {
+  TargetRejectOutputs out;
+  const Json& r = j.at("target_reject");
+  out.cause = cause_from_wire(r.at("cause").get<std::uint8_t>());
+  for (const auto& d : r.at("datagrams")) out.datagrams.push_back(hex_bytes(d.at("hex")));
+  return out;
 }
 
 DiscoveryOutputs discovery_from_json(const Json& j) {
@@ -420,6 +740,9 @@ Outputs outputs_from_json(const Json& j) {
   out.fs_ephemeral_secret = hex_bytes(j.at("forward_secrecy").at("ephemeral_secret"));
   out.fs_kd_sess_input = hex_bytes(j.at("forward_secrecy").at("kd_sess_kdf_input_s"));
   out.fs_kd_sess = hex_bytes(j.at("forward_secrecy").at("kd_sess"));
+  if (j.contains("link_maintenance")) {
+    for (const auto& d : j.at("link_maintenance").at("datagrams")) out.link_datagrams.push_back(hex_bytes(d.at("hex")));
+  }
   return out;
 }
 

@@ -13,7 +13,7 @@ namespace u2u::daemon {
 std::string usage(const FlagSpec& spec) {
   std::string text = "Usage: " + spec.program + " --config FILE [options]\n\n" + spec.summary +
                      "\n\nOptions:\n"
-                     "  -c, --config FILE         YAML configuration (see /etc/u2u-relay/examples)\n"
+                     "  -c, --config FILE         YAML configuration (see <prefix>/etc/u2u-relay/examples)\n"
                      "      --check-config        validate the configuration and credentials, then exit\n"
                      "                            (0 good, 2 bad)\n"
                      "      --log-format FORMAT   text (default) or json: one JSON object per line on stdout\n";

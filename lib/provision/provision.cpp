@@ -68,7 +68,8 @@ std::string common_yaml(const std::string& role, const Host& h, const std::strin
   std::ostringstream y;
   y << "# " << role << " configuration, written by u2u-provision testbed.\n"
     << "# Every key is documented in config/" << role << ".yaml of the source tree\n"
-    << "# (installed under /etc/u2u-relay/examples). Relative paths are relative to this file.\n"
+    << "# (installed as <prefix>/etc/u2u-relay/examples/" << role << ".yaml: /usr/local/etc/... by default and in\n"
+    << "# the Docker image). Relative paths are relative to this file.\n"
     << "user_info_id: " << h.user_info_id << "\n"
     << "layer2_id: " << hex24(h.layer2_id) << "\n"
     << "listen:\n"

@@ -130,8 +130,9 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     }
   }
   if (stats.not_json > 0) {
+    // Among JSON lines, others are another program's (docker-compose's "Attaching to ..."): no advice then.
     err << kProgram << ": skipped " << stats.not_json << (stats.not_json == 1 ? " line that is" : " lines that are")
-        << " not JSON (run the daemons with --log-format json)\n";
+        << " not JSON" << (stats.records == 0 ? " (run the daemons with --log-format json)" : "") << "\n";
   }
   if (stats.invalid > 0) {
     err << kProgram << ": skipped " << stats.invalid << " JSON " << (stats.invalid == 1 ? "line" : "lines")

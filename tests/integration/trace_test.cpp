@@ -138,7 +138,8 @@ TEST(Trace, TextLogsAreSkippedWithACountAndAMissingLogIsExit2) {
   std::ofstream(path) << "2026-11-28T00:16:56.427Z info  relay-ue started user_info_id=relay-ue\n";
   std::string out;
   EXPECT_EQ(run({bin("u2u-trace"), path}, &out), 1);  // no session to show
-  EXPECT_NE(out.find("skipped 1 line that is not JSON"), std::string::npos) << out;
+  EXPECT_NE(out.find("skipped 1 line that is not JSON (run the daemons with --log-format json)"), std::string::npos)
+      << out;
   EXPECT_EQ(run({bin("u2u-trace"), dir.path() + "/target-ue.log"}, &out), 2);
   EXPECT_NE(out.find("cannot read"), std::string::npos) << out;
 }

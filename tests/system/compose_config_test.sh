@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# docker/compose.yaml: `docker-compose config -q` accepts it (Debian 12's docker-compose 1.29; there is no
-# Docker engine here to run it), and it keeps the topology of scripts/testbed: the same addresses, the relay on
+# docker/compose.yaml: `docker-compose config -q` accepts it (Debian 12's docker-compose 1.29; scripts/compose-test
+# runs it for real, system.compose), and it keeps the topology of scripts/testbed: the same addresses, the relay on
 # both networks, the source and the target each on one, the daemons after the one-shot provisioning.
 # Usage: compose_config_test.sh SOURCE_DIR     Exit 0 pass, 1 fail, 77 skip (no docker-compose).
 set -euo pipefail
@@ -54,9 +54,12 @@ else
 fi
 
 # The provisioning is scripts/testbed's, and each daemon waits for it to complete. (The normalized output
-# folds long strings: compare with the white space squeezed.)
-flat=$(tr -s ' \n' '  ' <<<"$config")
-provision="u2u-provision testbed --out /u2u --source-address $(testbed_addr source_addr)"
+# folds long strings: the provision service's command read with python3-yaml, docker-compose's own dependency,
+# and compared with the white space squeezed.)
+command=$(python3 -c 'import sys, yaml; print(" ".join(yaml.safe_load(sys.stdin)["services"]["provision"]["command"]))' \
+  <<<"$config" 2>/dev/null || true)
+flat=$(tr -s ' \n' '  ' <<<"$command")
+provision="u2u-provision testbed --out /ca/tb --source-address $(testbed_addr source_addr)"
 provision+=" --relay-address $(testbed_addr relay_source_addr) --target-address $(testbed_addr target_addr)"
 provision+=" --relay-listen 0.0.0.0 --log-format json"
 [[ $flat == *"$provision"* ]] || fail "the provision service does not run: $provision"

@@ -59,7 +59,7 @@ void RelayUe::make_linked(const wire::Digest& digest, Route& route, const Now& n
   pending_by_source_.remove(route.source_user_info_id);
   pending_by_host_.remove(sender_host(route.source_endpoint));
   route.stage = Route::Stage::kLinked;
-  route.forwarded_request.clear();  // the target answered: no copy of the request goes to it again
+  route.forwarded_request = Bytes{};  // the target answered: no copy of the request goes to it again (freed)
   ++linked_;
 }
 
@@ -418,6 +418,7 @@ Output RelayUe::on_accept_verified(const wire::Datagram& datagram, std::uint64_t
   wire::append_signature(forwarded, wire::Iei::kSign2Relay, **work.signature);
   // Seed step 7: forward to the source UE.
   r.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, forwarded);
+  r.forwarded_request = Bytes{};  // a retransmitted request is answered with the accept from now on (freed)
   r.stage = Route::Stage::kAnswered;
   out.send.push_back({r.source_endpoint, r.forwarded_accept});
   out.events.push_back(sent_event(7, r.session, "DIRECT COMMUNICATION ACCEPT", "source-ue",

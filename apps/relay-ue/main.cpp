@@ -66,6 +66,15 @@ int main(int argc, char** argv) {
     if (!route.to) service.log().emit(protocol::dropped_event(route.drop_reason, from));
     return route.to;
   });
+  if (auto* m = service.metrics()) {
+    m->gauges([&] { return static_cast<double>(relay.pending_count()); },
+              [&] { return static_cast<double>(relay.link_count()); });
+    m->data_plane([&] {
+      const auto& s = service.runner().data_stats();
+      return metrics::DaemonMetrics::DataTotals{.packets_sent = static_cast<double>(s.forwarded),
+                                                .packets_received = static_cast<double>(s.received)};
+    });
+  }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending))

@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
       !s) {
     return daemon::config_error(kSpec, s.error());
   }
+  if (auto* m = service.metrics()) {
+    m->gauges([&] { return source.state() == protocol::SourceUe::State::kAwaitingAccept ? 1.0 : 0.0; },
+              [&] { return source.state() == protocol::SourceUe::State::kEstablished ? 1.0 : 0.0; });
+    if (data_plane) daemon::observe_data_plane(*m, *data_plane);
+  }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("relay", discovery ? std::string("(discovery)") : file.relay_user_info_id)
                                 .with("target", file.target_user_info_id)

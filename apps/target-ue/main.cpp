@@ -69,6 +69,11 @@ int main(int argc, char** argv) {
       data_plane->link_down(session, e.name);
     }
   });
+  if (auto* m = service.metrics()) {
+    m->gauges([&] { return static_cast<double>(target.session_count()); },
+              [&] { return static_cast<double>(target.link_count()); });
+    if (data_plane) daemon::observe_data_plane(*m, *data_plane);
+  }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("forward_secrecy", file.forward_secrecy ? "required" : "offered")
                                 .with("workers", static_cast<std::int64_t>(workers)));

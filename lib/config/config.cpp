@@ -196,6 +196,10 @@ Common common(Section& top, const std::string& file) {
     }
     log->done();
   }
+  if (auto m = top.optional_section("metrics")) {
+    c.metrics = m->listen("listen");
+    m->done();
+  }
   return c;
 }
 

@@ -43,6 +43,7 @@ struct Common {
   Listen listen;
   Credentials credentials;
   Log log;
+  std::optional<Listen> metrics;  // metrics.listen: the Prometheus endpoint (issue 14); off when absent
 };
 
 // discovery: (issue #6; config/*.yaml documents each key)

@@ -108,6 +108,42 @@ void DataPlane::dropped(std::string_view reason, const std::string& session) {
                 .with("session", session));
 }
 
+void DataPlane::retire(const Link& link) {
+  const auto& c = link.data.counters();
+  retired_.sent += c.sent;
+  retired_.sent_bytes += c.sent_bytes;
+  retired_.received += c.received;
+  retired_.received_bytes += c.received_bytes;
+  for (std::size_t i = 0; i < c.dropped.size(); ++i) retired_.dropped[i] += c.dropped[i];
+}
+
+dataplane::DataCounters DataPlane::totals() const {
+  dataplane::DataCounters t = retired_;
+  for (const auto& [label, link] : links_) {
+    const auto& c = link->data.counters();
+    t.sent += c.sent;
+    t.sent_bytes += c.sent_bytes;
+    t.received += c.received;
+    t.received_bytes += c.received_bytes;
+    for (std::size_t i = 0; i < c.dropped.size(); ++i) t.dropped[i] += c.dropped[i];
+  }
+  return t;
+}
+
+void observe_data_plane(metrics::DaemonMetrics& m, const DataPlane& data_plane) {
+  m.data_plane([&data_plane] {
+    const auto t = data_plane.totals();
+    const auto drops = [&](dataplane::Drop d) { return static_cast<double>(t.dropped[static_cast<std::size_t>(d)]); };
+    return metrics::DaemonMetrics::DataTotals{
+        .packets_sent = static_cast<double>(t.sent),
+        .packets_received = static_cast<double>(t.received),
+        .bytes_sent = static_cast<double>(t.sent_bytes),
+        .bytes_received = static_cast<double>(t.received_bytes),
+        .integrity_failures = drops(dataplane::Drop::kIntegrity),
+        .replays = drops(dataplane::Drop::kDuplicate) + drops(dataplane::Drop::kTooOld)};
+  });
+}
+
 protocol::Event DataPlane::down_event(const Link& link, const std::string& reason) const {
   const auto& c = link.data.counters();
   std::int64_t drops = 0;
@@ -129,7 +165,10 @@ protocol::Event DataPlane::down_event(const Link& link, const std::string& reaso
 void DataPlane::link_up(const std::string& session, const wire::Digest& request_digest,
                         const protocol::SessionKeys& keys, const Endpoint& relay, wire::Layer2Id relay_layer2_id) {
   if (direction_ == dataplane::kDirectionFromSource) {
-    for (auto& [label, link] : links_) log_.emit(down_event(*link, "replaced by a new link"));
+    for (auto& [label, link] : links_) {
+      log_.emit(down_event(*link, "replaced by a new link"));
+      retire(*link);
+    }
     links_.clear();
     to_flows_.clear();
     current_ = nullptr;
@@ -162,6 +201,7 @@ void DataPlane::link_down(const std::string& session, const std::string& reason)
   for (auto it = links_.begin(); it != links_.end(); ++it) {
     if (it->second->session != session) continue;
     log_.emit(down_event(*it->second, reason));
+    retire(*it->second);
     const dataplane::LinkLabel label = it->first;
     std::erase_if(to_flows_, [&](const auto& f) { return f.first.first == label; });
     const bool was_current = current_ == it->second.get();

@@ -18,6 +18,7 @@
 #include "dataplane/data_link.hpp"
 #include "dataplane/flows.hpp"
 #include "logging/event_log.hpp"
+#include "metrics/daemon_metrics.hpp"
 #include "transport/tun.hpp"
 #include "transport/udp_runner.hpp"
 
@@ -45,6 +46,8 @@ class DataPlane {
   // The runner's data handler: every data PDU ends here (an end forwards none).
   void on_pdu(const Endpoint& from, std::span<std::uint8_t> datagram);
   bool active() const { return current_ != nullptr; }
+  // What every link carried so far, the links gone included (the metrics).
+  dataplane::DataCounters totals() const;
 
  private:
   struct Link;
@@ -57,6 +60,7 @@ class DataPlane {
   void to_flow_receive(ToFlow& flow);
   void sweep();
   void dropped(std::string_view reason, const std::string& session);
+  void retire(const Link& link);  // adds a link's counters to retired_ before it goes
   protocol::Event down_event(const Link& link, const std::string& reason) const;
 
   boost::asio::io_context& io_;
@@ -76,6 +80,7 @@ class DataPlane {
   std::function<void(const std::string&)> exhausted_;
   std::uint64_t no_link_drops_ = 0;
   std::uint64_t links_up_ = 0;
+  dataplane::DataCounters retired_;
   std::array<std::uint8_t, wire::kMaxDatagramSize> out_{};
 };
 
@@ -84,5 +89,9 @@ class DataPlane {
 Status start_data_plane(std::optional<DataPlane>& plane, boost::asio::io_context& io, transport::UdpRunner& runner,
                         logging::EventLog& log, const config::DataFile& data, const std::string& config_file,
                         std::uint8_t direction, wire::Layer2Id own_layer2_id);
+
+// The data plane's counters in `m`, read at scrape time: packets and bytes per direction, integrity failures and
+// replays of what was received.
+void observe_data_plane(metrics::DaemonMetrics& m, const DataPlane& data_plane);
 
 }  // namespace u2u::daemon

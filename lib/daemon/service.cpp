@@ -1,6 +1,7 @@
 #include "daemon/service.hpp"
 
 #include "daemon/systemd_notify.hpp"
+#include "metrics/constants.hpp"
 #include "protocol/constants.hpp"
 
 #include <boost/asio/post.hpp>
@@ -42,6 +43,13 @@ Service::Service(const FlagSpec& spec, const Options& options, const config::Com
     : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM), hangup_(io_, SIGHUP) {
   const logging::Format format = options.log_format.value_or(common.log.format);
   log_ = std::make_unique<logging::EventLog>(spec.program, format, common.log.level);
+  if (common.metrics) {
+    const metrics::Role role = spec.program == "relay-ue"    ? metrics::Role::kRelay
+                               : spec.program == "target-ue" ? metrics::Role::kTarget
+                                                             : metrics::Role::kSource;
+    metrics_ = std::make_unique<metrics::DaemonMetrics>(role);
+    log_->set_observer([m = metrics_.get()](const protocol::Event& e) { m->observe(e); });
+  }
 }
 
 Status Service::bind_when_available(transport::UdpRunner& runner, const Endpoint& local, bool shared,
@@ -92,6 +100,12 @@ Status Service::bind(protocol::Node& node, const Endpoint& listen) {
     if (!key_log)
       return make_error(Cause::kNone, "key_log", common_.file + ": log.key_log_file: " + key_log.error().reason);
     key_log_.emplace(std::move(key_log).value());
+  }
+  if (metrics_) {
+    // metrics.listen was checked by prepare(); a port in use is an error naming the key (exit 2).
+    metrics_server_ = std::make_unique<metrics::HttpServer>(io_, [m = metrics_.get()] { return m->render(); });
+    if (auto s = metrics_server_->listen(common_.metrics->address, common_.metrics->port); !s)
+      return make_error(Cause::kNone, "bind", common_.file + ": metrics.listen: " + s.error().reason);
   }
   return {};
 }
@@ -144,6 +158,9 @@ void Service::started(const std::vector<std::string>& warnings, protocol::Event 
                           .with("listen", runner_->local_endpoint().to_string())
                           .with("config", common_.file);
   if (discovery_runner_) e.with("discovery", discovery_runner_->local_endpoint().to_string());
+  if (metrics_server_)
+    e.with("metrics", "http://" + common_.metrics->address + ":" + std::to_string(metrics_server_->local_port()) +
+                          std::string(metrics::kPath));
   for (auto& f : details.fields) e.fields.push_back(std::move(f));
   log_->emit(e);
   // Type=notify: ready once the socket is bound and the credentials are loaded.
@@ -169,6 +186,7 @@ void Service::stop(int exit_code) {
       notify_systemd("STOPPING=1");
       if (runner_) runner_->stop();
       if (discovery_runner_) discovery_runner_->stop();
+      if (metrics_server_) metrics_server_->stop();
       signals_.cancel();
       hangup_.cancel();
       io_.stop();
@@ -231,6 +249,7 @@ int Service::run() {
   wait_for_hangup();
   runner_->start();
   if (discovery_runner_) discovery_runner_->start();
+  if (metrics_server_) metrics_server_->start();
   io_.run();
   return exit_code_;
 }

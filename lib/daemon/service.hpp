@@ -13,6 +13,8 @@
 #include "config/config.hpp"
 #include "daemon/cli.hpp"
 #include "logging/key_log.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "metrics/http_server.hpp"
 #include "protocol/key_schedule.hpp"
 #include "transport/udp_runner.hpp"
 #include "transport/worker_pool.hpp"
@@ -55,6 +57,10 @@ std::variant<Prepared<File>, int> prepare(const FlagSpec& spec, int argc, char**
   if (!self) return config_error(spec, self.error());
   auto listen = config::resolve(file->common.listen, file->common.file, "listen");
   if (!listen) return config_error(spec, listen.error());
+  if (file->common.metrics) {
+    auto metrics = config::resolve(*file->common.metrics, file->common.file, "metrics.listen");
+    if (!metrics) return config_error(spec, metrics.error());
+  }
   if (options.check_config && !transport::address_on_host(*listen))
     warnings.push_back("listen: " + listen->to_string() +
                        " is not an address of this host now: the daemon will wait for it (waiting_for_address)");
@@ -69,6 +75,9 @@ class Service {
   logging::EventLog& log() { return *log_; }
   boost::asio::io_context& io() { return io_; }
   transport::UdpRunner& runner() { return *runner_; }
+  // With metrics.listen: the daemon's metrics (fed by every event of its log), to add what is read at scrape time
+  // to; nullptr otherwise. The endpoint listens from bind() on.
+  metrics::DaemonMetrics* metrics() { return metrics_.get(); }
 
   // Binds the node's socket; on failure the error names the config file and its listen key (exit 2). An address
   // not on this host yet is waited for (waiting_for_address), until it appears or a signal stops the daemon.
@@ -106,7 +115,9 @@ class Service {
   std::function<Status()> reload_;
   std::function<void(protocol::Event&)> status_;
   bool shutting_down_ = false;
+  std::unique_ptr<metrics::DaemonMetrics> metrics_;  // before log_, whose observer it is
   std::unique_ptr<logging::EventLog> log_;
+  std::unique_ptr<metrics::HttpServer> metrics_server_;
   std::unique_ptr<transport::UdpRunner> runner_;
   std::unique_ptr<transport::UdpRunner> discovery_runner_;
   std::unique_ptr<transport::WorkerPool> workers_;  // destroyed (joined) before the runners its jobs report to

@@ -151,6 +151,7 @@ bool EventLog::admit(const std::string& name, std::int64_t& suppressed_before) {
 }
 
 void EventLog::emit(const protocol::Event& event) {
+  if (observer_) observer_(event);
   if (event.level < min_level_) return;
   std::int64_t suppressed = 0;
   if (!admit(event.name, suppressed)) return;

@@ -3,6 +3,7 @@
 // Noisy events (drops of unauthenticated input) are rate-limited; what was suppressed is counted on the
 // next line that gets through. Nothing secret reaches this layer: events carry only identifiers.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,8 @@ class EventLog {
   void set_format(Format format) { format_ = format; }
   void set_level(protocol::Level level) { min_level_ = level; }
   const std::string& role() const { return role_; }
+  // Sees every event, before the level filter and the rate limit (the metrics count them all).
+  void set_observer(std::function<void(const protocol::Event&)> observer) { observer_ = std::move(observer); }
 
  private:
   struct Bucket {
@@ -47,6 +50,7 @@ class EventLog {
   protocol::Level min_level_;
   std::shared_ptr<spdlog::logger> logger_;
   std::map<std::string, Bucket> buckets_;
+  std::function<void(const protocol::Event&)> observer_;
 };
 
 }  // namespace u2u::logging

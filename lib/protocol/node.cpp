@@ -43,7 +43,7 @@ Event dropped_event(std::string_view reason, const Endpoint& from, const wire::D
 }
 
 Event undecodable_event(const Error& error, ByteView datagram, const Endpoint& from) {
-  Event e = dropped_event(error.reason, from);
+  Event e = dropped_event(error.reason, from).with("check", error.check);
   if (datagram.size() > wire::kMaxDatagramSize) e.level = Level::kInfo;
   return e;
 }

@@ -92,5 +92,41 @@ TEST(ConfigExamples, RelayAndTargetDiscoveryExamplesLoad) {
   ASSERT_TRUE(target->discovery);
 }
 
+// The example with its commented metrics: block switched on, as with_discovery does for discovery:.
+std::string with_metrics(const std::string& example) {
+  std::ifstream in(kConfigDir + example);
+  std::string line, text;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == "# metrics:") {
+      inside = true;
+      line = "metrics:";
+    } else if (inside && line.rfind("#   ", 0) == 0) {
+      line = line.substr(2);
+    } else {
+      inside = false;
+    }
+    text += line + "\n";
+  }
+  const std::string path = ::testing::TempDir() + "/metrics-" + example;
+  std::ofstream(path, std::ios::trunc) << text;
+  return path;
+}
+
+TEST(ConfigExamples, MetricsOffByDefaultAndTheDocumentedBlockLoadsInEachRole) {
+  EXPECT_FALSE(config::load_source(kConfigDir + "source-ue.yaml")->common.metrics);
+  auto source = config::load_source(with_metrics("source-ue.yaml"));
+  ASSERT_TRUE(source.ok()) << source.error().reason;
+  ASSERT_TRUE(source->common.metrics);
+  EXPECT_EQ(source->common.metrics->address, "127.0.0.1");
+  EXPECT_EQ(source->common.metrics->port, 9101);
+  auto relay = config::load_relay(with_metrics("relay-ue.yaml"));
+  ASSERT_TRUE(relay.ok()) << relay.error().reason;
+  EXPECT_EQ(relay->common.metrics->port, 9102);
+  auto target = config::load_target(with_metrics("target-ue.yaml"));
+  ASSERT_TRUE(target.ok()) << target.error().reason;
+  EXPECT_EQ(target->common.metrics->port, 9103);
+}
+
 }  // namespace
 }  // namespace u2u::test

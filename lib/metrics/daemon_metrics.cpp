@@ -268,8 +268,16 @@ void DaemonMetrics::observe(const protocol::Event& e, Clock::time_point now) {
     ended(text(e, "session"), now, true);
   } else if (name == "link_failed" || name == "check_failed") {
     const std::string check = text(e, "check");
-    registry_.add(ids_.handshake_failures, check_label(check));
-    if (contains(kSignatureChecks, check)) registry_.add(ids_.verifications, "invalid");
+    const std::string session = text(e, "session");
+    // A failed check that ends the handshake at once comes as check_failed and then link_failed of the same session
+    // and check (source-ue, step 8): one failure, counted once.
+    const bool counted = name == "link_failed" && !session.empty() && session == last_check_failed_.first &&
+                         check == last_check_failed_.second;
+    if (name == "check_failed") last_check_failed_ = {session, check};
+    if (!counted) {
+      registry_.add(ids_.handshake_failures, check_label(check));
+      if (contains(kSignatureChecks, check)) registry_.add(ids_.verifications, "invalid");
+    }
     if (name == "check_failed" && contains(kReplayChecks, check)) registry_.add(ids_.replayed);
     if (name == "link_failed") {
       registry_.add(ids_.handshakes, "failed");

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "metrics/registry.hpp"
 #include "protocol/events.hpp"
@@ -61,6 +62,7 @@ class DaemonMetrics {
   Registry registry_;
   Ids ids_{};
   std::map<std::string, Clock::time_point> begun_;  // handshakes timed, by session ID (at most kMaxTimedHandshakes)
+  std::pair<std::string, std::string> last_check_failed_;  // session and check of the last check_failed
 };
 
 }  // namespace u2u::metrics

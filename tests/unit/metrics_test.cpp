@@ -130,6 +130,20 @@ TEST(DaemonMetrics, AFailedHandshakeIsCountedAndNotTimed) {
   EXPECT_EQ(m.registry().value(m.ids().duration), 0);
 }
 
+TEST(DaemonMetrics, AFailedCheckThatEndsTheHandshakeIsOneFailureAndOneInvalidSignature) {
+  // source-ue at step 8: check_failed, then link_failed, of the same session and check.
+  DaemonMetrics m(metrics::Role::kSource);
+  m.observe(step(1, "ab"));
+  m.observe(protocol::event(protocol::Level::kWarn, "check_failed").with("session", "ab").with("check", "sign_target"));
+  m.observe(protocol::event(protocol::Level::kError, "link_failed").with("session", "ab").with("check", "sign_target"));
+  EXPECT_EQ(m.registry().value(m.ids().handshake_failures, "sign_target"), 1);
+  EXPECT_EQ(m.registry().value(m.ids().verifications, "invalid"), 1);
+  EXPECT_EQ(m.registry().value(m.ids().handshakes, "failed"), 1);
+  // Another handshake's failure of the same check still counts.
+  m.observe(protocol::event(protocol::Level::kError, "link_failed").with("session", "cd").with("check", "sign_target"));
+  EXPECT_EQ(m.registry().value(m.ids().handshake_failures, "sign_target"), 2);
+}
+
 TEST(DaemonMetrics, HandshakesNeverCompletedDoNotGrowTheTimingTable) {
   DaemonMetrics m(metrics::Role::kTarget);
   for (int i = 0; i < 10000; ++i) m.observe(step(4, std::to_string(i)));

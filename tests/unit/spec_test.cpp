@@ -126,7 +126,6 @@ TEST(Spec, EachPartyDropsADatagramLargerThanTheLimitAtInfoLevelAndOtherUndecodab
   protocol::RelayUe relay(relay_config(p.relay));
   protocol::TargetUe target(target_config(p.target));
   Source source(pki, "source-ue", kSourceL2);
-  (void)source.request();
   const Bytes oversized = with_unknown_ie(source.request(), wire::kMaxDatagramSize);
   const Bytes garbage{0x01, 0x00, 0x00, 0x01};
   const auto level_of = [](const protocol::Output& out) {

@@ -110,6 +110,20 @@ inline constexpr std::size_t kMaxDiscoveredTargets = 256;
 inline constexpr std::chrono::milliseconds kRelayAvoidance{30000};
 // The discovery signature's label: this prefix and the message's name (wire::discovery_name()).
 inline constexpr std::string_view kLabelDiscovery = "U2U-RELAY-AUTH v1 discovery ";
+// Loss paid per hop (issue 13; docs/protocol.md 7.1): what the relay forwards on one hop and expects an answer to on
+// that hop (a request to the target, an accept to the source, a LINK CONFIRM, KEEPALIVE REQUEST or RELEASE REQUEST to
+// the target) it sends again on T5080's default schedule, without jitter (0.5 s doubling to 1 s), until the answer
+// comes or kRelayHopMaxTries were sent, never after its route ends. At 50 % loss a round trip over one hop succeeds
+// with probability 1/4 instead of 1/16 over two.
+inline constexpr std::chrono::milliseconds kRelayHopRetransmit{500};
+inline constexpr std::chrono::milliseconds kRelayHopRetransmitMax{1000};
+inline constexpr unsigned kRelayHopMaxTries = 20;
+// Nothing answers the LINK CONFIRM ACK: the relay sends it to the source this many more times on the same schedule,
+// so that the last hop's loss does not wait for the source's next LINK CONFIRM (a round trip over that hop).
+inline constexpr unsigned kRelayAckCopies = 3;
+// A pending request whose accept failed the relay's checks this many times is refused (REJECT #6) and forgotten:
+// a damaged accept is a lost one, but the relay verifies no more than this many for one request.
+inline constexpr unsigned kRelayMaxFailedAccepts = 8;
 // Both outlast a handshake and its confirmation at the longest T5080 schedule (2 x 19.5 s).
 inline constexpr std::chrono::milliseconds kDefaultRelayPendingTimeout{45000};
 inline constexpr std::size_t kDefaultRelayMaxPending = 1024;

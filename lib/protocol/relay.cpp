@@ -4,6 +4,21 @@
 
 namespace u2u::protocol {
 
+namespace {
+
+// Whether link message `m` from the target answers the one the relay forwarded to it (type and keep-alive counter).
+bool answers(wire::MessageType forwarded, std::optional<std::uint32_t> counter, const wire::LinkMessage& m) {
+  switch (forwarded) {
+    case wire::MessageType::kLinkConfirm: return m.type == wire::MessageType::kLinkConfirmAck;
+    case wire::MessageType::kKeepaliveRequest:
+      return m.type == wire::MessageType::kKeepaliveResponse && m.keepalive_counter == counter;
+    case wire::MessageType::kReleaseRequest: return m.type == wire::MessageType::kReleaseAccept;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 RelayUe::RelayUe(RelayConfig config)
     : config_(std::move(config)),
       replay_(config_.replay_window, config_.replay_cache_size),
@@ -117,6 +132,7 @@ void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
     --released_;
   }
   deadlines_.cancel(it->first);
+  hop_deadlines_.cancel(it->first);
   routes_.erase(it);
 }
 
@@ -318,8 +334,9 @@ Output RelayUe::on_request_verified(const Endpoint& from, const wire::Datagram& 
                            .with("peer", target.user_info_id));
   pending_by_source_.add(r.source_user_info_id);
   pending_by_host_.add(sender_host(r.source_endpoint));
-  routes_.emplace(digest, std::move(r));
+  auto& route = routes_.emplace(digest, std::move(r)).first->second;
   deadlines_.schedule(digest, now.mono + config_.pending_timeout);
+  start_hop(digest, route, Route::Hop::kRequest, now);  // until the target's accept comes
   return out;
 }
 
@@ -349,20 +366,11 @@ Output RelayUe::on_accept(const Endpoint& from, wire::Datagram received, const N
     return out;
   }
   if (accept.target_user_info_id != target.user_info_id) {
-    const Error e = make_error(
-        Cause::kAuthenticationFailure, "target_identity",
-        "accept from \"" + accept.target_user_info_id + "\", request went to \"" + target.user_info_id + "\"");
-    refuse(out, 6, r.session, e, reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, e.cause),
-           "source-ue");
-    erase(it);
-    return out;
+    return on_failed_accept(it, make_error(Cause::kAuthenticationFailure, "target_identity",
+                                           "accept from \"" + accept.target_user_info_id + "\", request went to \"" +
+                                               target.user_info_id + "\""));
   }
-  if (auto e = too_large_to_relay(message)) {
-    refuse(out, 6, r.session, *e, reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, e->cause),
-           "source-ue");
-    erase(it);
-    return out;
-  }
+  if (auto e = too_large_to_relay(message)) return on_failed_accept(it, *e);
   // Seed step 6: verify SIGN-Target UE with the target UE's certified public key, and countersign (SIGN2-relay). No
   // worker limit here: each pending route has at most one accept being verified.
   auto work = new_work(message);
@@ -399,12 +407,7 @@ Output RelayUe::on_accept_verified(const wire::Datagram& datagram, std::uint64_t
                       (*work.peer)->not_after);
     refused = reloaded_trust_refuses(work, r.credentials, now);
   }
-  if (refused) {
-    refuse(out, 6, r.session, *refused,
-           reject(r.source_endpoint, r.source_layer2_id, accept.request_digest, refused->cause), "source-ue");
-    erase(it);
-    return out;
-  }
+  if (refused) return on_failed_accept(it, *refused);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 6)
                            .with("session", r.session)
@@ -420,6 +423,7 @@ Output RelayUe::on_accept_verified(const wire::Datagram& datagram, std::uint64_t
   r.forwarded_accept = wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, forwarded);
   r.forwarded_request = Bytes{};  // a retransmitted request is answered with the accept from now on (freed)
   r.stage = Route::Stage::kAnswered;
+  start_hop(it->first, r, Route::Hop::kAccept, now);  // until the source's LINK CONFIRM shows it has the accept
   out.send.push_back({r.source_endpoint, r.forwarded_accept});
   out.events.push_back(sent_event(7, r.session, "DIRECT COMMUNICATION ACCEPT", "source-ue",
                                   "with the target's and the relay's Authentication_Info")
@@ -428,6 +432,25 @@ Output RelayUe::on_accept_verified(const wire::Datagram& datagram, std::uint64_t
   return out;
 }
 
+Output RelayUe::on_failed_accept(std::map<wire::Digest, Route>::iterator it, const Error& error) {
+  Output out;
+  Route& r = it->second;
+  const Outbound hint = reject(r.source_endpoint, r.source_layer2_id, it->first, error.cause);
+  if (++r.failed_accepts < kRelayMaxFailedAccepts) {
+    // Issue 13: damaged on the way, or forged: a lost accept. The source learns the cause (a hint) and the request
+    // goes on being sent to the target, which answers a copy with the accept it holds.
+    refuse(out, 6, r.session, error, hint, "source-ue");
+    return out;
+  }
+  Error last = error;
+  last.reason += " (the " + std::to_string(r.failed_accepts) + "th accept of this request that failed: refused)";
+  refuse(out, 6, r.session, last, hint, "source-ue");
+  erase(it);
+  return out;
+}
+
+// Issue 13: a REJECT proves nothing about its sender (docs/protocol.md 3.3). It is passed on along the path as a
+// hint, and changes nothing here: the route ends as every route does, so that a forged one cannot end a handshake.
 Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) {
   Output out;
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
@@ -436,7 +459,7 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
     out.events.push_back(dropped_event("reject matches no pending request", from, rej.request_digest));
     return out;
   }
-  const Route& r = it->second;
+  Route& r = it->second;
   const RelayTarget& target = r.target;
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
   const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
@@ -450,13 +473,42 @@ Output RelayUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) 
                              wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id, datagram.message.bytes)}
                   : Outbound{target.endpoint,
                              wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)});
-  out.events.push_back(event(Level::kInfo, "reject_forwarded")
+  // The first at info; the copies (a refusing target answers each retransmission) at debug.
+  out.events.push_back(event(r.rejects_forwarded++ == 0 ? Level::kInfo : Level::kDebug, "reject_forwarded")
                            .with("session", r.session)
                            .with("cause", static_cast<std::int64_t>(rej.cause))
                            .with("cause_name", std::string(cause_name(rej.cause)))
-                           .with("to", from_target ? "source-ue" : "target-ue"));
-  erase(it);
+                           .with("to", from_target ? "source-ue" : "target-ue")
+                           .with("check", "reject_unauthenticated")
+                           .with("detail", "passed on as a hint; the pending request is kept"));
   return out;
+}
+
+void RelayUe::start_hop(const wire::Digest& digest, Route& route, Route::Hop hop, const Now& now) {
+  route.hop = hop;
+  if (hop == Route::Hop::kNone) {
+    route.hop_schedule.stop();
+    hop_deadlines_.cancel(digest);
+    return;
+  }
+  const unsigned tries = hop == Route::Hop::kAckCopies ? 1 + kRelayAckCopies : kRelayHopMaxTries;
+  const RetransmitPolicy policy{kRelayHopRetransmit, tries, 2, 0, kRelayHopRetransmitMax};
+  route.hop_schedule.start(now.mono, policy, RandomSource{});  // no jitter: no random number is drawn
+  hop_deadlines_.schedule(digest, *route.hop_schedule.deadline());
+}
+
+std::optional<Outbound> RelayUe::hop_message(const Route& r) const {
+  const auto message = [](const Endpoint& to, const Bytes& datagram) {
+    return datagram.empty() ? std::nullopt : std::optional<Outbound>(Outbound{to, datagram});
+  };
+  switch (r.hop) {
+    case Route::Hop::kRequest: return message(r.target.endpoint, r.forwarded_request);
+    case Route::Hop::kAccept: return message(r.source_endpoint, r.forwarded_accept);
+    case Route::Hop::kToTarget: return message(r.target.endpoint, r.to_target);
+    case Route::Hop::kAckCopies: return message(r.source_endpoint, r.answer_to_source);
+    case Route::Hop::kNone: break;
+  }
+  return std::nullopt;
 }
 
 // Step 9 and every later link message: the relay holds no key to check them; it routes them by request digest
@@ -486,11 +538,36 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
         dropped_event("release accept of a link whose release this relay never forwarded", from, m.request_digest));
     return out;
   }
-  out.send.push_back(source_sends
-                         ? Outbound{target.endpoint, wire::encode_datagram(config_.self.layer2_id, target.layer2_id,
-                                                                           datagram.message.bytes)}
-                         : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
-                                                                             datagram.message.bytes)});
+  Outbound forwarded =
+      source_sends ? Outbound{target.endpoint,
+                              wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)}
+                   : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
+                                                                       datagram.message.bytes)};
+  // Issue 13, per hop: the relay sends the source's message to the target again until the target answers it, and
+  // answers a copy from the source with the answer it holds (forwarding the copy too: the answer it holds may be a
+  // forgery it cannot check).
+  if (source_sends) {
+    if (m.type == wire::MessageType::kLinkConfirm && r.hop == Route::Hop::kAccept) {
+      start_hop(it->first, r, Route::Hop::kNone, now);  // the source has the accept
+    }
+    if (forwarded.datagram == r.to_target) {
+      if (!r.answer_to_source.empty()) out.send.push_back({r.source_endpoint, r.answer_to_source});
+    } else {
+      r.to_target = forwarded.datagram;
+      r.to_target_type = m.type;
+      r.to_target_counter = m.keepalive_counter;
+      r.answer_to_source.clear();
+      start_hop(it->first, r, Route::Hop::kToTarget, now);
+    }
+  } else if (!r.to_target.empty() && answers(r.to_target_type, r.to_target_counter, m)) {
+    r.answer_to_source = forwarded.datagram;
+    if (r.hop == Route::Hop::kToTarget) {
+      // The LINK CONFIRM ACK, which nothing answers, is sent again a few times on the last hop (kRelayAckCopies).
+      start_hop(it->first, r, m.type == wire::MessageType::kLinkConfirmAck ? Route::Hop::kAckCopies : Route::Hop::kNone,
+                now);
+    }
+  }
+  out.send.push_back(std::move(forwarded));
   switch (m.type) {
     case wire::MessageType::kLinkConfirm:
       out.events.push_back(
@@ -565,6 +642,24 @@ Output RelayUe::on_timer(const Now& now) {
     }
     erase(it);
   }
+  // Expired routes first: nothing is sent again for a route that ends now.
+  while (auto digest = hop_deadlines_.pop_due(now.mono)) {
+    auto it = routes_.find(*digest);
+    if (it == routes_.end()) continue;
+    Route& r = it->second;
+    if (r.hop_schedule.on_timer(now.mono, RandomSource{}) != RetransmitSchedule::Tick::kResend) {
+      r.hop = Route::Hop::kNone;  // its tries ran out: the ends' own retransmissions still pass through
+      continue;
+    }
+    if (auto m = hop_message(r)) {
+      out.send.push_back(std::move(*m));
+      out.events.push_back(event(Level::kDebug, "retransmission")
+                               .with("session", r.session)
+                               .with("try", static_cast<std::int64_t>(r.hop_schedule.tries()))
+                               .with("detail", "sent again on the relay's per-hop timer"));
+    }
+    hop_deadlines_.schedule(*digest, *r.hop_schedule.deadline());
+  }
   return out;
 }
 
@@ -586,6 +681,11 @@ Output RelayUe::recheck(const Now& now) {
   return out;
 }
 
-std::optional<MonoTime> RelayUe::next_deadline() const { return deadlines_.next(); }
+std::optional<MonoTime> RelayUe::next_deadline() const {
+  const auto a = deadlines_.next();
+  const auto b = hop_deadlines_.next();
+  if (a && b) return std::min(*a, *b);
+  return a ? a : b;
+}
 
 }  // namespace u2u::protocol

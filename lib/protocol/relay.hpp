@@ -98,7 +98,20 @@ class RelayUe final : public Node {
     std::string session;
     Bytes forwarded_request;      // the datagram sent to the target (step 3), resent for a retransmission
     Bytes forwarded_accept;       // the datagram sent to the source (step 7), once answered; kept while the route lives
-    LinkCredentials credentials;  // the source's certificate (step 2), then the target's (step 6)
+    unsigned failed_accepts = 0;  // accepts that failed the relay's checks (kRelayMaxFailedAccepts)
+    unsigned rejects_forwarded = 0;  // REJECTs passed on (hints, issue 13)
+    // The last link message forwarded to the target that it answers (LINK CONFIRM, KEEPALIVE REQUEST, RELEASE
+    // REQUEST), and the target's answer to it as sent to the source: a copy of the one from the source is forwarded
+    // again and answered with the other.
+    Bytes to_target;
+    wire::MessageType to_target_type{};
+    std::optional<std::uint32_t> to_target_counter;
+    Bytes answer_to_source;
+    // Issue 13: the message of this route the relay sends again on its own timer (hop_deadlines_), one at a time.
+    enum class Hop { kNone, kRequest, kAccept, kToTarget, kAckCopies };
+    Hop hop = Hop::kNone;
+    RetransmitSchedule hop_schedule;
+    LinkCredentials credentials;             // the source's certificate (step 2), then the target's (step 6)
     MonoTime end_of_life = MonoTime::max();  // once linked
     std::string end_of_life_reason;
     DataCount data;
@@ -120,6 +133,12 @@ class RelayUe final : public Node {
   std::optional<Error> reloaded_trust_refuses(const Work& work, const LinkCredentials& credentials,
                                               const Now& now) const;
   Output on_reject(const Endpoint& from, const wire::Datagram& datagram);
+  // An accept that failed a check: a hint to the source (REJECT), and a lost accept for the route, until
+  // kRelayMaxFailedAccepts of them end it.
+  Output on_failed_accept(std::map<wire::Digest, Route>::iterator it, const Error& error);
+  // Issue 13: the route's message `hop` sent again on the relay's own schedule, from now; kNone stops it.
+  void start_hop(const wire::Digest& digest, Route& route, Route::Hop hop, const Now& now);
+  std::optional<Outbound> hop_message(const Route& route) const;
   Output on_link_message(const Endpoint& from, const wire::Datagram& datagram, const Now& now);
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   std::optional<RelayTarget> find_target(std::string_view user_info_id) const;
@@ -148,6 +167,7 @@ class RelayUe final : public Node {
   Shares<std::string> pending_by_source_;
   Shares<Endpoint> pending_by_host_;
   DeadlineQueue<wire::Digest> deadlines_;
+  DeadlineQueue<wire::Digest> hop_deadlines_;  // each route's next per-hop retransmission
   ReplayCache replay_;
   RateLimiter rate_limit_;
 };

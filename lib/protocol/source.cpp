@@ -93,7 +93,7 @@ Output SourceUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
       out.events.push_back(dropped_event("reject for another request", from, reject->request_digest));
       return out;
     }
-    return on_reject(*reject);
+    return on_reject(from, *reject);
   }
   if (const auto* accept = std::get_if<wire::DirectCommunicationAccept>(&message.body)) {
     if (accept->request_digest != handshake_->digest) {
@@ -183,14 +183,15 @@ Result<SourceUe::Verified> SourceUe::verify_accept(const wire::Message& message,
 Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   Output out;
   auto verified = verify_accept(message, now);
-  handshake_->ephemeral.reset();  // used or not, never again
-  handshake_->request.stop();
   if (!verified) {
-    // Back along the path, so that the target drops the session it answered.
-    refuse(out, 8, handshake_->session, verified.error(), reject_to_relay(verified.error().cause), "relay-ue");
-    out.merge(fail(verified.error()));
+    // Issue 13: an accept that fails a check was damaged on its way or forged; either way it is a lost accept. The
+    // request goes on being sent on T5080 (the relay answers it with the accept it holds), and the check is what
+    // link_failed names if no valid accept comes.
+    out.events.push_back(check_failed_event(8, handshake_->session, verified.error()));
+    handshake_->hint = verified.error();
     return out;
   }
+  handshake_->request.stop();
   const auto& accept = std::get<wire::DirectCommunicationAccept>(message.body);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 8)
@@ -227,10 +228,26 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   return out;
 }
 
-Output SourceUe::on_reject(const wire::DirectCommunicationReject& reject) {
+// Issue 13: a REJECT carries no proof of its sender (section 3.3), so it is a hint, not an end: the handshake goes
+// on until T5080 runs out, and then link_failed reports the cause given, unless a valid accept came meanwhile.
+Output SourceUe::on_reject(const Endpoint& from, const wire::DirectCommunicationReject& reject) {
+  Output out;
   const char* by = reject.rejected_by == wire::RejectedBy::kTarget ? "target" : "relay";
-  return fail(make_error(reject.cause, "rejected",
-                         std::string("DIRECT COMMUNICATION REJECT from the ") + by + " (unauthenticated)"));
+  Error hint = make_error(reject.cause, "rejected",
+                          std::string("DIRECT COMMUNICATION REJECT from the ") + by + " (unauthenticated)");
+  // The first at warn, the copies (one per retransmission, when the refusal is genuine) at debug.
+  out.events.push_back(event(handshake_->rejects++ == 0 ? Level::kWarn : Level::kDebug, "reject_hint")
+                           .with("session", handshake_->session)
+                           .with("cause", static_cast<std::int64_t>(reject.cause))
+                           .with("cause_name", std::string(cause_name(reject.cause)))
+                           .with("by", by)
+                           .with("from", from.to_string())
+                           .with("check", "reject_unauthenticated")
+                           .with("detail",
+                                 "not acted on: the request is sent again until an accept verifies or "
+                                 "T5080 runs out"));
+  handshake_->hint = std::move(hint);
+  return out;
 }
 
 Bytes SourceUe::link_datagram(wire::LinkMessage message, std::string_view label) const {
@@ -325,9 +342,13 @@ Output SourceUe::on_timer(const Now& now) {
                                  .with("try", static_cast<std::int64_t>(handshake_->request.tries()))
                                  .with("detail", "DIRECT COMMUNICATION REQUEST sent again (T5080)"));
         break;
-      case Retransmission::Tick::kExhausted:
-        return fail(make_error(Cause::kNone, "timeout",
-                               "no answer after " + std::to_string(handshake_->request.tries()) + " tries (T5080)"));
+      case Retransmission::Tick::kExhausted: {
+        const std::string tries = std::to_string(handshake_->request.tries()) + " tries (T5080)";
+        if (!handshake_->hint) return fail(make_error(Cause::kNone, "timeout", "no answer after " + tries));
+        Error e = std::move(*handshake_->hint);
+        e.reason += "; no valid accept after " + tries;
+        return fail(std::move(e));
+      }
       case Retransmission::Tick::kNothing: break;
     }
     return out;
@@ -391,11 +412,6 @@ std::optional<MonoTime> SourceUe::next_deadline() const {
     if (state_ == State::kEstablished) consider(link_->end_of_life);
   }
   return next;
-}
-
-Outbound SourceUe::reject_to_relay(Cause cause) const {
-  const Bytes message = wire::encode_reject({handshake_->digest, cause, wire::RejectedBy::kSource});
-  return {config_.relay_endpoint, wire::encode_datagram(config_.self.layer2_id, config_.relay_layer2_id, message)};
 }
 
 Output SourceUe::recheck(const Now& now) {

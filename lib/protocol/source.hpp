@@ -73,8 +73,13 @@ class SourceUe final : public Node {
     wire::Nonce nonce_1{};
     std::string session;
     MonoTime started{};
-    std::shared_ptr<const crypto::PrivateKey> ephemeral;  // forward secrecy option; dropped once used
+    std::shared_ptr<const crypto::PrivateKey> ephemeral;  // forward secrecy option; dropped with the handshake
     Retransmission request;
+    // Why the handshake may fail, from what could not be trusted (issue 13): the cause of an unauthenticated REJECT,
+    // or the check an accept failed (damaged on the way, or forged). Neither ends the handshake: T5080 goes on, and
+    // this is what link_failed reports when it runs out without a valid accept.
+    std::optional<Error> hint;
+    unsigned rejects = 0;  // REJECTs received for this request
   };
   struct Link {
     wire::Digest digest{};
@@ -98,7 +103,7 @@ class SourceUe final : public Node {
   };
 
   Output on_accept(const wire::Message& message, const Now& now);
-  Output on_reject(const wire::DirectCommunicationReject& reject);
+  Output on_reject(const Endpoint& from, const wire::DirectCommunicationReject& reject);
   Output on_link_message(const wire::Message& message, const Now& now);
   Result<Verified> verify_accept(const wire::Message& message, const Now& now) const;
   // The link ends: one RELEASE REQUEST (not waited for), then link_lost, after which the daemon starts anew.
@@ -106,7 +111,6 @@ class SourceUe final : public Node {
   Output fail(Error error);
   Output lose_link(std::string check, std::string reason);
   Output released(bool acknowledged);
-  Outbound reject_to_relay(Cause cause) const;
   Bytes link_datagram(wire::LinkMessage message, std::string_view label) const;
   Event link_event(Level level, std::string name) const;
 

@@ -219,6 +219,17 @@ Output TargetUe::on_request(const Endpoint& from, wire::Datagram received, const
     out.events.push_back(dropped_event("copy of a request being verified", from, digest));
     return out;
   }
+  if (auto refused = refusals_.find(crypto::sha256(message.bytes));
+      refused != refusals_.end() && from == refused->second.relay) {
+    if (!copy_rate_limit_.admit(from, now.mono)) {
+      out.events.push_back(dropped_event("over the rate limit of answered copies for this relay", from, digest));
+      return out;
+    }
+    out.send.push_back({from, refused->second.reject_datagram});
+    out.events.push_back(
+        event(Level::kDebug, "retransmission").with("session", session).with("detail", "reject resent"));
+    return out;
+  }
   const auto refuse_request = [&](const Error& e) {
     refuse(out, 4, session, e, reject(from, datagram->source, digest, e.cause), "relay-ue");
     return std::move(out);
@@ -261,7 +272,14 @@ Output TargetUe::on_request_answered(const Endpoint& from, const wire::Datagram&
     refuse(out, 4, session, e, reject(from, datagram.source, digest, e.cause), "relay-ue");
     return std::move(out);
   };
-  if (!work.verified) return refuse_request(*work.failed);
+  // What the same octets would fail again (a damaged copy differs): remembered, and a copy refused from memory.
+  const auto refuse_for_good = [&](const Error& e) {
+    const Outbound r = reject(from, datagram.source, digest, e.cause);
+    remember_refusal(crypto::sha256(message.bytes), {from, r.datagram}, now);
+    refuse(out, 4, session, e, r, "relay-ue");
+    return std::move(out);
+  };
+  if (!work.verified) return refuse_for_good(*work.failed);
   // The job ran while other datagrams were handled: the tables are checked again, and the certificates against a
   // trust store reloaded meanwhile.
   if (offloading()) {
@@ -275,12 +293,12 @@ Output TargetUe::on_request_answered(const Endpoint& from, const wire::Datagram&
     for (dataplane::Suite s : offered_suites(request)) {
       names += (names.empty() ? "" : ", ") + std::string(dataplane::suite_name(s));
     }
-    return refuse_request(
+    return refuse_for_good(
         make_error(Cause::kSecurityCapabilitiesMismatch, "no_common_suite",
                    "the source offers user-plane suites [" + names + "], none of which this target accepts"));
   }
   replay_.remember(request.source_user_info_id, request.nonce_1, now.mono);
-  if (work.failed) return refuse_request(*work.failed);
+  if (work.failed) return refuse_for_good(*work.failed);
   out.events.push_back(event(Level::kInfo, "step")
                            .with("step", 4)
                            .with("session", session)
@@ -342,6 +360,16 @@ Output TargetUe::on_copy(const Endpoint& from, const wire::Datagram& datagram, c
   out.events.push_back(
       event(Level::kDebug, "retransmission").with("session", s.session).with("detail", "accept resent"));
   return out;
+}
+
+void TargetUe::remember_refusal(const wire::Digest& relayed, Refusal refusal, const Now& now) {
+  while (!refusal_order_.empty() && refusals_.size() >= std::max<std::size_t>(config_.max_sessions, 1)) {
+    refusals_.erase(refusal_order_.front().second);
+    refusal_order_.pop_front();
+  }
+  if (refusals_.insert_or_assign(relayed, std::move(refusal)).second) {
+    refusal_order_.emplace_back(now.mono + config_.session_timeout, relayed);
+  }
 }
 
 Bytes TargetUe::link_datagram(const Link& link, wire::LinkMessage message, std::string_view label) const {
@@ -474,6 +502,8 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
   return out;
 }
 
+// Issue 13: a REJECT proves nothing about its sender (docs/protocol.md 3.3): logged as a hint, and the session is
+// kept until its LINK CONFIRM or its timeout, so that a forged one cannot end a handshake.
 Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram) {
   Output out;
   const auto& rej = std::get<wire::DirectCommunicationReject>(datagram.message.body);
@@ -482,12 +512,14 @@ Output TargetUe::on_reject(const Endpoint& from, const wire::Datagram& datagram)
     out.events.push_back(dropped_event("reject matches no unconfirmed session", from, rej.request_digest));
     return out;
   }
-  out.events.push_back(link_failed(
-      it->second,
-      make_error(rej.cause, "rejected",
-                 std::string("DIRECT COMMUNICATION REJECT from the ") +
-                     (rej.rejected_by == wire::RejectedBy::kSource ? "source" : "relay") + " (unauthenticated)")));
-  erase_session(it);
+  out.events.push_back(event(Level::kWarn, "reject_hint")
+                           .with("session", it->second.session)
+                           .with("cause", static_cast<std::int64_t>(rej.cause))
+                           .with("cause_name", std::string(cause_name(rej.cause)))
+                           .with("by", rej.rejected_by == wire::RejectedBy::kSource ? "source" : "relay")
+                           .with("from", from.to_string())
+                           .with("check", "reject_unauthenticated")
+                           .with("detail", "not acted on: the session waits for its LINK CONFIRM until it times out"));
   return out;
 }
 
@@ -520,6 +552,10 @@ std::optional<TargetUe::LinkView> TargetUe::link_of(std::string_view source_user
 
 Output TargetUe::on_timer(const Now& now) {
   Output out;
+  while (!refusal_order_.empty() && refusal_order_.front().first <= now.mono) {
+    refusals_.erase(refusal_order_.front().second);
+    refusal_order_.pop_front();
+  }
   while (!expiry_order_.empty() && expiry_order_.front().first <= now.mono) {
     auto it = sessions_.find(expiry_order_.front().second);
     expiry_order_.pop_front();
@@ -592,6 +628,7 @@ std::optional<MonoTime> TargetUe::next_deadline() const {
   std::optional<MonoTime> next = link_deadlines_.next();
   if (const auto end = end_of_life_.next(); end && (!next || *end < *next)) next = end;
   if (!expiry_order_.empty() && (!next || expiry_order_.front().first < *next)) next = expiry_order_.front().first;
+  if (!refusal_order_.empty() && (!next || refusal_order_.front().first < *next)) next = refusal_order_.front().first;
   return next;
 }
 

@@ -132,6 +132,17 @@ class TargetUe final : public Node {
   DeadlineQueue<wire::Digest> end_of_life_;  // each link's end of life, plus kLinkLifetimeGrace
   ReplayCache replay_;
   RateLimiter copy_rate_limit_;
+  // Requests refused after their signature work, by the digest of their octets as the relay sent them: an identical
+  // copy (the relay sending it again, issue 13) gets the same REJECT without the work again, as an answered one gets
+  // its accept. A damaged copy differs, so it is verified afresh. Bounded: max_sessions entries, the oldest forgotten
+  // first, each kept session_timeout.
+  struct Refusal {
+    Endpoint relay;
+    Bytes reject_datagram;
+  };
+  std::map<wire::Digest, Refusal> refusals_;
+  std::deque<std::pair<MonoTime, wire::Digest>> refusal_order_;
+  void remember_refusal(const wire::Digest& relayed, Refusal refusal, const Now& now);
 };
 
 }  // namespace u2u::protocol

@@ -4,7 +4,7 @@
 
 namespace u2u::protocol {
 
-MonoTime Retransmission::jittered(MonoTime now, Millis wait, const RandomSource& random) const {
+MonoTime RetransmitSchedule::jittered(MonoTime now, Millis wait, const RandomSource& random) const {
   if (policy_.jitter_percent == 0) return now + wait;
   std::array<std::uint8_t, 2> r{};
   random(r);
@@ -14,10 +14,7 @@ MonoTime Retransmission::jittered(MonoTime now, Millis wait, const RandomSource&
                    std::chrono::duration<double, std::milli>(static_cast<double>(wait.count()) * factor));
 }
 
-void Retransmission::start(Endpoint to, Bytes datagram, MonoTime now, const RetransmitPolicy& policy,
-                           const RandomSource& random) {
-  to_ = to;
-  datagram_ = std::move(datagram);
+void RetransmitSchedule::start(MonoTime now, const RetransmitPolicy& policy, const RandomSource& random) {
   policy_ = policy;
   wait_ = policy.initial;
   tries_ = 1;
@@ -25,7 +22,7 @@ void Retransmission::start(Endpoint to, Bytes datagram, MonoTime now, const Retr
   deadline_ = jittered(now, wait_, random);
 }
 
-Retransmission::Tick Retransmission::on_timer(MonoTime now, const RandomSource& random) {
+RetransmitSchedule::Tick RetransmitSchedule::on_timer(MonoTime now, const RandomSource& random) {
   if (!active_ || now < deadline_) return Tick::kNothing;
   if (tries_ >= policy_.max_tries) {
     active_ = false;

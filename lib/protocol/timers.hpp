@@ -29,31 +29,53 @@ struct RetransmitPolicy {
   Millis max_wait{2000};         // the wait stops growing here
 };
 
-// One message that is sent again until it is answered or the tries run out.
-class Retransmission {
+// When a message is sent again: T5080's schedule (the wait multiplied after each try, up to a maximum, with jitter),
+// without the message itself, for callers that hold the bytes elsewhere (the relay's routes, issue 13).
+class RetransmitSchedule {
  public:
   enum class Tick { kNothing, kResend, kExhausted };
 
-  // The first try: the caller sends `datagram` now.
-  void start(Endpoint to, Bytes datagram, MonoTime now, const RetransmitPolicy& policy, const RandomSource& random);
+  // The first try is being sent now.
+  void start(MonoTime now, const RetransmitPolicy& policy, const RandomSource& random);
   void stop() { active_ = false; }
   bool active() const { return active_; }
   std::optional<MonoTime> deadline() const { return active_ ? std::optional<MonoTime>(deadline_) : std::nullopt; }
-  // At or after the deadline: kResend (send outbound() again) or, after the last try's wait, kExhausted.
+  // At or after the deadline: kResend (send the message again) or, after the last try's wait, kExhausted.
   Tick on_timer(MonoTime now, const RandomSource& random);
-  Outbound outbound() const { return {to_, datagram_}; }
   unsigned tries() const { return tries_; }
 
  private:
   MonoTime jittered(MonoTime now, Millis wait, const RandomSource& random) const;
 
-  Endpoint to_;
-  Bytes datagram_;
   RetransmitPolicy policy_;
   Millis wait_{};
   MonoTime deadline_{};
   unsigned tries_ = 0;
   bool active_ = false;
+};
+
+// One message that is sent again until it is answered or the tries run out.
+class Retransmission {
+ public:
+  using Tick = RetransmitSchedule::Tick;
+
+  // The first try: the caller sends `datagram` now.
+  void start(Endpoint to, Bytes datagram, MonoTime now, const RetransmitPolicy& policy, const RandomSource& random) {
+    to_ = to;
+    datagram_ = std::move(datagram);
+    schedule_.start(now, policy, random);
+  }
+  void stop() { schedule_.stop(); }
+  bool active() const { return schedule_.active(); }
+  std::optional<MonoTime> deadline() const { return schedule_.deadline(); }
+  Tick on_timer(MonoTime now, const RandomSource& random) { return schedule_.on_timer(now, random); }
+  Outbound outbound() const { return {to_, datagram_}; }
+  unsigned tries() const { return schedule_.tries(); }
+
+ private:
+  Endpoint to_;
+  Bytes datagram_;
+  RetransmitSchedule schedule_;
 };
 
 // Deadlines by key: each key has at most one; the earliest comes first.

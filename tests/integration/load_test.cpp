@@ -21,40 +21,6 @@ constexpr bool kMemoryIsReturned = true;
 #endif
 constexpr long kRssSlackKib = 32 * 1024;  // far above what 50 handshakes cost the relay (about 1 MiB)
 
-struct LoadRun {
-  int exit_code = 0;
-  std::string output;
-  Json report;
-  std::string events_path;  // the sources' events, as source-ue logs them
-};
-
-// u2u-load from `tb`'s CA to its relay, measuring the relay's memory; `args` say what to send.
-LoadRun run_load(const LoopbackTestbed& tb, const std::vector<std::string>& args) {
-  LoadRun r;
-  const std::string json_path = tb.dir() + "/load.json";
-  r.events_path = tb.dir() + "/load-sources.log";
-  std::vector<std::string> argv{bin("u2u-load"),
-                                "--ca",
-                                tb.dir() + "/ca",
-                                "--relay",
-                                "127.0.0.1:" + std::to_string(tb.base_port() + 1),
-                                "--relay-pid",
-                                std::to_string(tb.relay->pid()),
-                                "--json",
-                                json_path,
-                                "--events",
-                                r.events_path,
-                                "--seed",
-                                "1",
-                                "--timeout-ms",
-                                "90000"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  r.exit_code = run(argv, &r.output);
-  const std::string json = read_file(json_path);
-  r.report = json.empty() ? Json::object() : Json::parse(json);
-  return r;
-}
-
 TEST(LoadTool, FiftySourcesThroughAJunkFloodAreAllConfirmedWithTheirOwnKeysAndTheRelaysMemoryReturns) {
   LoopbackTestbed tb;
   tb.start_relay();

@@ -198,6 +198,18 @@ int LoopbackTestbed::run_source_once(std::chrono::milliseconds timeout) {
   return rc.value_or(-1000);
 }
 
+void LoopbackTestbed::set_source_t5080(int t5080_ms, unsigned max_tries) {
+  std::string cfg = read_file(config("source-ue"));
+  const auto set = [&](const std::string& key, const std::string& value) {
+    const auto at = cfg.find("  " + key + ": ");
+    if (at == std::string::npos) throw std::runtime_error("no " + key + " in " + config("source-ue"));
+    cfg.replace(at, cfg.find('\n', at) - at, "  " + key + ": " + value);
+  };
+  set("t5080_ms", std::to_string(t5080_ms));
+  set("max_tries", std::to_string(max_tries));
+  std::ofstream(config("source-ue")) << cfg;
+}
+
 void LoopbackTestbed::reissue(const std::string& role_dir, const std::string& ca_dir, const std::string& role,
                               const std::string& user_info_id, const std::vector<std::string>& extra) {
   std::vector<std::string> argv{
@@ -226,6 +238,32 @@ Impair::Impair(const std::string& log, int upstream_port, std::vector<std::strin
   if (!started) throw std::runtime_error("u2u-impair did not start:\n" + read_file(log));
   const std::string listen = (*started)["listen"];
   port = std::stoi(listen.substr(listen.rfind(':') + 1));
+}
+
+LoadRun run_load(const LoopbackTestbed& tb, const std::vector<std::string>& args, int relay_port) {
+  LoadRun r;
+  const std::string json_path = tb.dir() + "/load.json";
+  r.events_path = tb.dir() + "/load-sources.log";
+  std::vector<std::string> argv{bin("u2u-load"),
+                                "--ca",
+                                tb.dir() + "/ca",
+                                "--relay",
+                                "127.0.0.1:" + std::to_string(relay_port != 0 ? relay_port : tb.base_port() + 1),
+                                "--relay-pid",
+                                std::to_string(tb.relay->pid()),
+                                "--json",
+                                json_path,
+                                "--events",
+                                r.events_path,
+                                "--seed",
+                                "1",
+                                "--timeout-ms",
+                                "90000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  r.exit_code = run(argv, &r.output);
+  const std::string json = read_file(json_path);
+  r.report = json.empty() ? Json::object() : Json::parse(json);
+  return r;
 }
 
 Json Impair::stop() {

@@ -81,6 +81,9 @@ class LoopbackTestbed {
   void start_target();
   // source-ue --once; returns its exit code.
   int run_source_once(std::chrono::milliseconds timeout = 20s);
+  // The source's T5080 schedule in its config (timers.t5080_ms, timers.max_tries). A refusal is a hint (issue 13):
+  // the source reports it once T5080 runs out, so tests of refusals shorten it (e.g. 3 tries: 0.5 + 1 + 1 s).
+  void set_source_t5080(int t5080_ms, unsigned max_tries);
   // Replaces a party's credential: `u2u-provision issue` with the given CA dir and role.
   void reissue(const std::string& role_dir, const std::string& ca_dir, const std::string& role,
                const std::string& user_info_id, const std::vector<std::string>& extra = {});
@@ -102,6 +105,17 @@ struct Impair {
   Process process;
   int port = 0;
 };
+
+// A u2u-load run: its exit code, output and JSON report, and the sources' events (as source-ue logs them).
+struct LoadRun {
+  int exit_code = 0;
+  std::string output;
+  Json report;
+  std::string events_path;
+};
+// u2u-load from `tb`'s CA to its relay (or to `relay_port`, e.g. a u2u-impair proxy in front of it), measuring the
+// relay's memory; `args` say what to send.
+LoadRun run_load(const LoopbackTestbed& tb, const std::vector<std::string>& args, int relay_port = 0);
 
 // A UDP socket on 127.0.0.1 (port 0: any), for playing a peer, an upstream or a server.
 class UdpSocket {

@@ -134,6 +134,7 @@ TEST(ForwardSecrecyDaemons, BothEndsWithTheOptionEstablishWithEqualKeys) {
 TEST(ForwardSecrecyDaemons, ATargetRequiringItRefusesASourceWithoutItWithCause6) {
   LoopbackTestbed tb;
   append_to(tb.config("target-ue"), "security:\n  forward_secrecy: true\n");
+  tb.set_source_t5080(500, 3);
   tb.start_relay();
   tb.start_target();
   EXPECT_EQ(tb.run_source_once(), 1);
@@ -150,6 +151,7 @@ TEST(Revocation, ASourceOnTheRelaysDenyListIsRefusedWithCause6) {
   for (auto& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   replace_in(tb.config("relay-ue"), "  private_key: relay-ue/key.pem",
              "  private_key: relay-ue/key.pem\n  revoked_serials: [\"" + serial + "\"]");
+  tb.set_source_t5080(500, 3);
   tb.start_relay();
   tb.start_target();
   EXPECT_EQ(tb.run_source_once(), 1);

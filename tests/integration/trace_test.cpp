@@ -103,6 +103,7 @@ TEST(Trace, RelayCredentialFromAnotherCaIsNamedAtTheTargetAndExits1) {
   std::string out;
   ASSERT_EQ(run({bin("u2u-provision"), "ca", "--out", tb.dir() + "/other-ca", "--name", "rogue-ca"}, &out), 0) << out;
   tb.reissue("relay-ue", tb.dir() + "/other-ca", "relay", "relay-ue");
+  tb.set_source_t5080(500, 3);
   tb.start_relay();
   tb.start_target();
   EXPECT_EQ(tb.run_source_once(), 1);

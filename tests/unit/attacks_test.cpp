@@ -320,7 +320,15 @@ TEST(Attacks, ExpiredTargetCertificateIsRefusedByTheRelayWithCause6) {
              pki.party("relay-ue", crypto::Role::kRelay, kRelayL2),
              pki.party("target-ue", crypto::Role::kUe, kTargetL2, now - 48h, now - 1s));
   run_to_end(tb);
-  expect_refusal(tb, "relay-ue", "target_certificate_validity", Cause::kAuthenticationFailure);
+  // Each copy of the accept is a lost one (issue 13) until kRelayMaxFailedAccepts end the route; then a copy of the
+  // request is a replay. Every refusal is #6.
+  const auto r = refusals(tb, "relay-ue");
+  ASSERT_GT(r.size(), protocol::kRelayMaxFailedAccepts);
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    EXPECT_EQ(str(r[i], "check"), i < protocol::kRelayMaxFailedAccepts ? "target_certificate_validity" : "replay");
+    EXPECT_EQ(num(r[i], "cause"), static_cast<std::int64_t>(Cause::kAuthenticationFailure));
+  }
+  EXPECT_EQ(tb.relay.pending_count(), 0u);
   expect_no_link_anywhere(tb);
 }
 
@@ -507,10 +515,15 @@ TEST(Attacks, AcceptWithAGenuineSignatureButAWrongKeyConfirmationIsRefusedWithCa
   run_to_end(tb);
   expect_refusal(tb, "source-ue", "key_confirmation", Cause::kIntegrityFailure);
   expect_no_link_anywhere(tb);
-  // The source's reject travels back along the path: the target drops the session at once.
+  // A failed accept is a lost one (issue 13): the source sends its request until T5080 runs out, then names the
+  // check; no LINK CONFIRM ever reaches the target, whose session times out.
+  const auto source_failed = tb.net.events("source-ue", "link_failed");
+  ASSERT_EQ(source_failed.size(), 1u);
+  EXPECT_EQ(str(source_failed[0], "check"), "key_confirmation");
+  EXPECT_EQ(num(source_failed[0], "cause"), 7);
   const auto failed = tb.net.events("target-ue", "link_failed");
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(num(failed[0], "cause"), 7);
+  EXPECT_EQ(str(failed[0], "check"), "confirmation_timeout");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

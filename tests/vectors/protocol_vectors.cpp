@@ -381,6 +381,14 @@ TargetRejectOutputs run_target_reject(const Inputs& in, const SignerFactory& sig
   if (reject && std::holds_alternative<wire::DirectCommunicationReject>(reject->message.body)) {
     out.cause = std::get<wire::DirectCommunicationReject>(reject->message.body).cause;
   }
+  // The reject is a hint (issue 13): the source fails with its cause once T5080 runs out (what it sends meanwhile is
+  // not delivered).
+  for (Now t = vector_now(in); three.source.state() == protocol::SourceUe::State::kAwaitingAccept;) {
+    const auto next = three.source.next_deadline();
+    if (!next) break;
+    t = Now{*next, t.wall + (*next - t.mono)};
+    three.source.on_timer(t);
+  }
   out.source_failed_with_cause = three.source.state() == protocol::SourceUe::State::kFailed && three.source.failure() &&
                                  three.source.failure()->cause == out.cause;
   return out;

@@ -286,7 +286,7 @@ TEST(ForgedReject, OfEveryCauseTowardsTheRelayAndTheTargetEndsNoHandshake) {
   }
 }
 
-TEST(ForgedReject, AGenuineRefusalIsReportedWithItsCauseOnceT5080RunsOutAndCopiesCostTheTargetNoVerification) {
+TEST(ForgedReject, AGenuineRefusalIsReportedWithItsCauseOnceT5080RunsOut) {
   const TestPki pki;
   const Parties p(pki);
   auto target = target_config(p.target);

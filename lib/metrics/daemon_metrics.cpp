@@ -180,7 +180,8 @@ DaemonMetrics::DaemonMetrics(Role role) : role_(role) {
   ids_.handshakes = registry_.counter(
       p + "handshakes_total",
       "Handshakes by outcome: established and failed (link_established, link_failed at source-ue and target-ue), "
-      "relayed, rejected and expired (link_relayed, reject_forwarded, pending_expired at relay-ue).",
+      "relayed, rejected and expired (link_relayed, the first reject_forwarded of a request, pending_expired at "
+      "relay-ue; a reject is a hint, so a rejected handshake may still be relayed).",
       "outcome", {"established", "failed", "relayed", "rejected", "expired"});
   ids_.handshake_failures = registry_.counter(
       p + "handshake_failures_total", "Failed checks (check_failed and link_failed events) by the check's name.",
@@ -283,8 +284,11 @@ void DaemonMetrics::observe(const protocol::Event& e, Clock::time_point now) {
       registry_.add(ids_.handshakes, "failed");
       ended(text(e, "session"), now, false);
     }
-  } else if (name == "reject_forwarded" || name == "pending_expired") {
-    registry_.add(ids_.handshakes, name == "reject_forwarded" ? "rejected" : "expired");
+  } else if (name == "reject_forwarded") {
+    // A hint (issue 13): the handshake goes on. The first of a route comes at info, the copies at debug.
+    if (e.level != protocol::Level::kDebug) registry_.add(ids_.handshakes, "rejected");
+  } else if (name == "pending_expired") {
+    registry_.add(ids_.handshakes, "expired");
     ended(text(e, "session"), now, false);
   } else if (name == "datagram_dropped" || name == "data_dropped") {
     const std::string_view label = drop_reason_label(text(e, "reason"), text(e, "check"));

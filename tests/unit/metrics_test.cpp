@@ -144,6 +144,24 @@ TEST(DaemonMetrics, AFailedCheckThatEndsTheHandshakeIsOneFailureAndOneInvalidSig
   EXPECT_EQ(m.registry().value(m.ids().handshake_failures, "sign_target"), 2);
 }
 
+TEST(DaemonMetrics, ARejectPassedOnIsCountedOnceAndTheHandshakeStillCompletesAndIsTimed) {
+  // relay-ue (issue 13): the first reject_forwarded of a request at info, its copies at debug; the handshake goes on.
+  DaemonMetrics m(metrics::Role::kRelay);
+  const auto t0 = DaemonMetrics::Clock::now();
+  m.observe(step(2, "ef"), t0);
+  const auto forwarded = [](protocol::Level level) {
+    return protocol::event(level, "reject_forwarded").with("session", "ef").with("cause", std::int64_t{6});
+  };
+  m.observe(forwarded(protocol::Level::kInfo), t0);
+  m.observe(forwarded(protocol::Level::kDebug), t0);
+  m.observe(forwarded(protocol::Level::kDebug), t0);
+  m.observe(protocol::event(protocol::Level::kInfo, "link_relayed").with("session", "ef"),
+            t0 + std::chrono::milliseconds(30));
+  EXPECT_EQ(m.registry().value(m.ids().handshakes, "rejected"), 1);
+  EXPECT_EQ(m.registry().value(m.ids().handshakes, "relayed"), 1);
+  EXPECT_EQ(m.registry().value(m.ids().duration), 1) << "timed from step 2 to link_relayed";
+}
+
 TEST(DaemonMetrics, HandshakesNeverCompletedDoNotGrowTheTimingTable) {
   DaemonMetrics m(metrics::Role::kTarget);
   for (int i = 0; i < 10000; ++i) m.observe(step(4, std::to_string(i)));

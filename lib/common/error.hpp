@@ -1,5 +1,6 @@
 #pragma once
 // The project's one error type: a TS 24.554 PC5 signalling protocol cause plus a human reason.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,15 @@ enum class Cause : std::uint8_t {
   kCongestion = 13,
   kProtocolErrorUnspecified = 111,
 };
+// Every cause above that goes on the wire (all but kNone), in numeric order.
+inline constexpr std::array<Cause, 8> kWireCauses = {Cause::kDirectCommunicationNotAllowed,
+                                                     Cause::kNoLongerNeeded,
+                                                     Cause::kLackOfResources,
+                                                     Cause::kAuthenticationFailure,
+                                                     Cause::kIntegrityFailure,
+                                                     Cause::kSecurityCapabilitiesMismatch,
+                                                     Cause::kCongestion,
+                                                     Cause::kProtocolErrorUnspecified};
 
 std::string_view cause_name(Cause cause);
 // A cause octet read from the wire; values the project does not know map to #111 (TS 24.007 11.4.2 style).

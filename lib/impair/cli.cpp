@@ -5,10 +5,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <map>
+#include <string_view>
 
 #include "common/command_line.hpp"
 
@@ -41,6 +43,7 @@ struct MillisFlag {
 };
 constexpr MillisFlag kMillisFlags[] = {
     {"delay-ms", &Settings::delay}, {"jitter-ms", &Settings::jitter}, {"reorder-delay-ms", &Settings::reorder_delay}};
+constexpr const char* kForgeRejectFlag = "forge-reject";  // its value: CAUSES (parse_causes)
 constexpr const char* kSuffixes[] = {"", "-up", "-down"};
 
 Error usage_error(std::string message) { return make_error(Cause::kNone, "usage", std::move(message)); }
@@ -55,6 +58,23 @@ std::optional<Millis> parse_millis(const std::string& text, Millis max) {
   const auto v = parse_number<std::int64_t>(text);
   if (!v || *v < 0 || *v > max.count()) return std::nullopt;
   return Millis(*v);
+}
+
+// "all" (every cause that goes on the wire), "none", or cause numbers separated by commas ("5,6,111").
+std::optional<std::vector<Cause>> parse_causes(std::string_view text) {
+  if (text == "all") return std::vector<Cause>(kWireCauses.begin(), kWireCauses.end());
+  if (text == "none") return std::vector<Cause>{};
+  std::vector<Cause> causes;
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const auto number = parse_number<unsigned>(text.substr(start, comma - start));
+    const auto known = std::find_if(kWireCauses.begin(), kWireCauses.end(),
+                                    [&](Cause c) { return number && static_cast<unsigned>(c) == *number; });
+    if (known == kWireCauses.end()) return std::nullopt;
+    causes.push_back(*known);
+    start = comma + 1;
+  }
+  return causes;
 }
 
 }  // namespace
@@ -76,7 +96,16 @@ std::string usage() {
          "      --reorder-delay-ms N  longest a held datagram waits for the next one, then it goes (default 50)\n"
          "      --delay-ms N          delay every datagram by N ms\n"
          "      --jitter-ms N         plus a uniform random 0-N ms\n"
-         "      --corrupt PCT         flip 1-3 random bits of PCT % (the length is kept)\n\n"
+         "      --corrupt PCT         flip 1-3 random bits of PCT % (the length is kept)\n"
+         "      --forge-reject CAUSES act as an on-path attacker: besides forwarding them, answer DIRECT\n"
+         "                            COMMUNICATION REQUESTs and ACCEPTs with forged (unsigned) REJECTs naming their\n"
+         "                            request digest. Down: back to each request's sender, as if its addressee\n"
+         "                            refused it. Up: after each request, as if its sender withdrew it, and back to\n"
+         "                            each accept's sender, as if its addressee refused it. CAUSES: all, none, or\n"
+         "                            cause numbers such as 5,6,111, used in turn; Rejected by is relay, then\n"
+         "                            target, then source, each for a round of causes. Forgeries are never lost or\n"
+         "                            corrupted, leave at once (a withdrawal with its request), and do not change\n"
+         "                            the seed's decisions\n\n"
          "Options:\n"
          "      --listen ADDR:PORT    where the peers send (numeric address; [::1]:PORT for IPv6; port 0: any)\n"
          "      --upstream ADDR:PORT  where their datagrams go\n"
@@ -89,7 +118,7 @@ std::string usage() {
          "  -h, --help                print this help and exit\n\n"
          "Events: started (listen, upstream, seed, settings), peer_added, peer_expired, peer_evicted, stats, and\n"
          "on SIGINT/SIGTERM a last line, stopping, with per direction (up_*, down_*) the counters received,\n"
-         "forwarded (copies included), dropped, duplicated, reordered, corrupted and delayed.\n\n"
+         "forwarded (copies included), dropped, duplicated, reordered, corrupted, delayed and forged.\n\n"
          "Exit codes: 0 stopped by SIGINT or SIGTERM, 2 bad usage or the listen address cannot be bound.\n";
 }
 
@@ -126,6 +155,16 @@ Result<Options> parse(const std::vector<std::string>& args) {
         if (!parse_millis(*v, kMaxDelaySetting)) {
           return usage_error(arg + ": \"" + *v + "\" is not a number of milliseconds from 0 to " +
                              std::to_string(kMaxDelaySetting.count()));
+        }
+        impairments[arg.substr(2)] = *v;
+        is_impairment = true;
+      }
+      if (arg == std::string("--") + kForgeRejectFlag + suffix) {
+        auto v = flags.value();
+        if (!v) return needs("all, none or a list of causes");
+        if (!parse_causes(*v)) {
+          return usage_error(arg + ": \"" + *v + "\" is not all, none or a list of causes from " +
+                             cause_numbers(kWireCauses) + " separated by commas");
         }
         impairments[arg.substr(2)] = *v;
         is_impairment = true;
@@ -196,6 +235,7 @@ Result<Options> parse(const std::vector<std::string>& args) {
     for (const auto& f : kMillisFlags) {
       if (const auto* v = lookup(f.name)) s.*f.field = *parse_millis(*v, kMaxDelaySetting);
     }
+    if (const auto* v = lookup(kForgeRejectFlag)) s.forge_reject = *parse_causes(*v);
   }
   return o;
 }

@@ -23,11 +23,9 @@ std::uint64_t direction_seed(std::uint64_t seed, Direction direction) {
 
 }  // namespace
 
-std::string_view direction_name(Direction direction) { return direction == Direction::kUp ? "up" : "down"; }
-
 bool Settings::is_identity() const {
   return loss_pct <= 0 && duplicate_pct <= 0 && reorder_pct <= 0 && corrupt_pct <= 0 && delay.count() == 0 &&
-         jitter.count() == 0;
+         jitter.count() == 0 && forge_reject.empty();
 }
 
 std::string Settings::describe() const {
@@ -36,7 +34,7 @@ std::string Settings::describe() const {
                 "loss %g%% duplicate %g%% reorder %g%% (max %lld ms) corrupt %g%% delay %lld ms jitter %lld ms",
                 loss_pct, duplicate_pct, reorder_pct, static_cast<long long>(reorder_delay.count()), corrupt_pct,
                 static_cast<long long>(delay.count()), static_cast<long long>(jitter.count()));
-  return text;
+  return std::string(text) + " forge-reject " + (forge_reject.empty() ? "none" : cause_numbers(forge_reject));
 }
 
 Prng::Prng(std::uint64_t seed) {
@@ -68,7 +66,8 @@ std::uint64_t Prng::below(std::uint64_t n) { return next() % n; }
 Impairer::Impairer(std::array<Settings, 2> settings, std::uint64_t seed)
     : settings_(settings),
       seed_(seed),
-      prng_{Prng(direction_seed(seed, Direction::kUp)), Prng(direction_seed(seed, Direction::kDown))} {}
+      prng_{Prng(direction_seed(seed, Direction::kUp)), Prng(direction_seed(seed, Direction::kDown))},
+      forger_({settings[0].forge_reject, settings[1].forge_reject}) {}
 
 Micros Impairer::transit_delay(Direction direction) {
   const Settings& s = settings_[index(direction)];
@@ -116,14 +115,28 @@ void Impairer::corrupt(Direction direction, Bytes& datagram) {
 }
 
 std::vector<Emission> Impairer::on_datagram(FlowId flow, Direction direction, Bytes datagram, MonoTime now) {
+  // The forger hears the datagram as its sender sent it, whatever then happens to it on the way.
+  std::vector<Forgery> forgeries = forger_.on_datagram(direction, datagram);
+  std::vector<Emission> out;
+  const std::optional<Micros> delay = impair(out, flow, direction, std::move(datagram), now);
+  for (Forgery& f : forgeries) {
+    // A refusal goes back at once, ahead of any genuine answer; a withdrawal right after what it withdraws.
+    const Micros not_before = f.direction == direction ? delay.value_or(Micros(0)) : Micros(0);
+    out.push_back({flow, f.direction, not_before, std::move(f.datagram)});
+    ++counters_[index(f.direction)].forged;
+  }
+  return out;
+}
+
+std::optional<Micros> Impairer::impair(std::vector<Emission>& out, FlowId flow, Direction direction, Bytes datagram,
+                                       MonoTime now) {
   const Settings& s = settings_[index(direction)];
   Counters& c = counters_[index(direction)];
   Prng& prng = prng_[index(direction)];
-  std::vector<Emission> out;
   ++c.received;
   if (prng.chance(s.loss_pct)) {
     ++c.dropped;
-    return out;
+    return std::nullopt;
   }
   if (!datagram.empty() && prng.chance(s.corrupt_pct)) {
     corrupt(direction, datagram);
@@ -140,14 +153,13 @@ std::vector<Emission> Impairer::on_datagram(FlowId flow, Direction direction, By
     emit(out, flow, direction, std::move(h.datagram), h.duplicate, delay);
     c.delayed = delayed_before;  // counted as reordered, not as delayed
     ++c.reordered;
-    return out;
+    return delay;
   }
   if (prng.chance(s.reorder_pct)) {
     held_.emplace(key, Held{std::move(datagram), duplicate, now + s.reorder_delay});
-    return out;
+    return std::nullopt;
   }
-  emit(out, flow, direction, std::move(datagram), duplicate, Micros(0));
-  return out;
+  return emit(out, flow, direction, std::move(datagram), duplicate, Micros(0));
 }
 
 std::vector<Emission> Impairer::on_timer(MonoTime now) {

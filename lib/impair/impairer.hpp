@@ -6,19 +6,24 @@
 // Per datagram, in this order: loss (dropped, nothing else happens); corruption (1-3 distinct bits flipped,
 // length kept); duplication (a second, identical copy kDuplicateGapMin-kDuplicateGapMax after the first);
 // reordering (held back and sent right after the next datagram of the same flow and direction, or, when none
-// comes within reorder_delay, sent then); delay plus uniform jitter on each datagram as it leaves.
+// comes within reorder_delay, sent then); delay plus uniform jitter on each datagram as it leaves. Besides, and
+// before all of it, the forger (forger.hpp) may answer the datagram with forged REJECTs: those leave at once, or
+// right after the datagram when they follow it, and draw nothing from the random generators, so that the same
+// seed impairs the genuine traffic alike with and without them.
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/error.hpp"
 #include "common/time.hpp"
+#include "impair/direction.hpp"
+#include "impair/forger.hpp"
 
 namespace u2u::impair {
 
@@ -31,11 +36,6 @@ inline constexpr int kMaxFlippedBits = 3;           // --corrupt flips 1 to 3 bi
 inline constexpr Millis kDefaultReorderDelay{50};   // longest a reordered datagram waits for the next one
 inline constexpr Millis kMaxDelaySetting{600'000};  // upper bound of every *-ms impairment flag
 
-// Up: from a downstream peer towards --upstream. Down: from the upstream back to the peer.
-enum class Direction : std::uint8_t { kUp = 0, kDown = 1 };
-inline constexpr std::array<Direction, 2> kDirections = {Direction::kUp, Direction::kDown};
-std::string_view direction_name(Direction direction);
-
 // The impairments of one direction. Percentages are 0-100 and may have decimals.
 struct Settings {
   double loss_pct = 0;
@@ -45,6 +45,7 @@ struct Settings {
   Millis delay{0};
   Millis jitter{0};  // uniform extra delay in [0, jitter]
   Millis reorder_delay = kDefaultReorderDelay;
+  std::vector<Cause> forge_reject{};  // causes of the REJECTs forged travelling this way, in turn (forger.hpp)
 
   bool is_identity() const;
   std::string describe() const;  // one line for the start-up log
@@ -59,6 +60,7 @@ struct Counters {
   std::uint64_t reordered = 0;   // held and sent after a later datagram
   std::uint64_t corrupted = 0;
   std::uint64_t delayed = 0;  // sent later than received (delay/jitter, or held until reorder_delay ran out)
+  std::uint64_t forged = 0;   // forged REJECTs sent this way (not in received or forwarded)
 };
 
 // xoshiro256** seeded through splitmix64: the same seed gives the same decisions with every compiler and
@@ -108,6 +110,9 @@ class Impairer {
     MonoTime deadline;
   };
   static std::size_t index(Direction direction) { return static_cast<std::size_t>(direction); }
+  // Loss, corruption, duplication, reordering and delay; the delay of the datagram's first copy if it left now.
+  std::optional<Micros> impair(std::vector<Emission>& out, FlowId flow, Direction direction, Bytes datagram,
+                               MonoTime now);
   Micros transit_delay(Direction direction);
   // Appends the datagram (and its duplicate) leaving after at least `not_before`; returns the original's delay.
   Micros emit(std::vector<Emission>& out, FlowId flow, Direction direction, Bytes datagram, bool duplicate,
@@ -118,6 +123,7 @@ class Impairer {
   std::array<Counters, 2> counters_{};
   std::uint64_t seed_;
   std::array<Prng, 2> prng_;
+  Forger forger_;
   std::map<std::pair<FlowId, Direction>, Held> held_;
 };
 

@@ -98,7 +98,8 @@ protocol::Event Proxy::counters_event(std::string name) const {
         .with(p + "_duplicated", static_cast<std::int64_t>(c.duplicated))
         .with(p + "_reordered", static_cast<std::int64_t>(c.reordered))
         .with(p + "_corrupted", static_cast<std::int64_t>(c.corrupted))
-        .with(p + "_delayed", static_cast<std::int64_t>(c.delayed));
+        .with(p + "_delayed", static_cast<std::int64_t>(c.delayed))
+        .with(p + "_forged", static_cast<std::int64_t>(c.forged));
   }
   e.with("peers", static_cast<std::int64_t>(peers_.size()))
       .with("peers_evicted", static_cast<std::int64_t>(evicted_))

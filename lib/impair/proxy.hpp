@@ -55,7 +55,7 @@ class Proxy {
   Endpoint local_endpoint() const;
   const Impairer& impairer() const { return impairer_; }
   std::size_t peers() const { return peers_.size(); }
-  // An event named `name` with every counter of both directions (up_received, ..., down_delayed).
+  // An event named `name` with every counter of both directions (up_received, ..., down_forged).
   protocol::Event counters_event(std::string name) const;
 
  private:

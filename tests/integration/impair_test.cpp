@@ -1,5 +1,6 @@
 // u2u-impair on loopback: it forwards both ways and keeps its peers apart, the real daemons establish a link
-// through one proxy on each hop when nothing is impaired, and a hop that loses everything makes the source fail.
+// through one proxy on each hop when nothing is impaired, a hop that loses everything makes the source fail, and
+// with --forge-reject it forwards requests and accepts unchanged and forges REJECTs besides.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 
 #include "integration/process.hpp"
+#include "wire/messages.hpp"
 
 namespace u2u::test {
 namespace {
@@ -93,6 +95,86 @@ TEST(Impair, SourceFailsWhenTheHopToTheRelayLosesEverything) {
   EXPECT_EQ(last.value("up_forwarded", -1), 0) << last.dump();
 }
 
+// A datagram of tests/vectors/protocol-v1.json's handshake: seed step `step` as `from` sends it.
+Bytes vector_datagram(const Json& vectors, int step, const std::string& from) {
+  for (const auto& d : vectors["datagrams"]) {
+    if (d["step"] != step || d["from"] != from) continue;
+    Bytes bytes;
+    EXPECT_TRUE(from_hex(d["hex"].get<std::string>(), bytes));
+    return bytes;
+  }
+  ADD_FAILURE() << "no step " << step << " from " << from << " in the vectors";
+  return {};
+}
+
+// The forged REJECT in `datagram`, its Layer-2 IDs and the request it names checked.
+wire::DirectCommunicationReject forged_reject(const std::optional<std::pair<Bytes, int>>& datagram,
+                                              wire::Layer2Id source, wire::Layer2Id destination,
+                                              const std::string& request_digest) {
+  if (!datagram) {
+    ADD_FAILURE() << "no forged REJECT";
+    return {};
+  }
+  const auto d = wire::decode_datagram(datagram->first);
+  if (!d.ok()) {
+    ADD_FAILURE() << d.error().reason;
+    return {};
+  }
+  EXPECT_EQ(d->source, source);
+  EXPECT_EQ(d->destination, destination);
+  const auto* reject = std::get_if<wire::DirectCommunicationReject>(&d->message.body);
+  if (!reject) {
+    ADD_FAILURE() << wire::message_name(d->message.type());
+    return {};
+  }
+  EXPECT_EQ(to_hex(reject->request_digest), request_digest);
+  return *reject;
+}
+
+// On the target hop, the relay downstream and the target upstream: the relayed request (step 3) and the accept
+// (step 5) go through unchanged, the relay gets a REJECT as if from the target, and the target one after the
+// request and one after its accept, as if from the relay.
+TEST(Impair, ForgeRejectForwardsRequestAndAcceptAndSendsForgedRejectsBothWays) {
+  std::ifstream in(std::string(U2U_VECTORS_DIR) + "/protocol-v1.json");
+  ASSERT_TRUE(in);
+  const Json vectors = Json::parse(in);
+  const std::string digest = vectors["request_digest"];
+  constexpr wire::Layer2Id kRelayL2 = 2;
+  constexpr wire::Layer2Id kTargetL2 = 3;
+  TempDir dir;
+  UdpSocket target;
+  Impair proxy(dir.path() + "/impair.log", target.port(), {"--forge-reject", "all"});
+  UdpSocket relay;
+
+  const Bytes request = vector_datagram(vectors, 3, "relay-ue");
+  relay.send_to(proxy.port, request);
+  const auto at_target = target.receive();
+  ASSERT_TRUE(at_target);
+  EXPECT_EQ(at_target->first, request);
+  auto withdrawn = forged_reject(target.receive(), kRelayL2, kTargetL2, digest);
+  EXPECT_EQ(withdrawn.cause, Cause::kDirectCommunicationNotAllowed);  // the first of every cause
+  auto refused = forged_reject(relay.receive(), kTargetL2, kRelayL2, digest);
+  EXPECT_EQ(refused.cause, Cause::kDirectCommunicationNotAllowed);
+
+  const Bytes accept = vector_datagram(vectors, 5, "target-ue");
+  target.send_to(at_target->second, accept);
+  const auto at_relay = relay.receive();
+  ASSERT_TRUE(at_relay);
+  EXPECT_EQ(at_relay->first, accept);
+  EXPECT_EQ(at_relay->second, proxy.port);
+  refused = forged_reject(target.receive(), kRelayL2, kTargetL2, digest);
+  EXPECT_EQ(refused.rejected_by, wire::RejectedBy::kRelay);
+
+  const auto started = events(proxy.process.log_path(), "started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_NE(started[0].value("up", "").find("forge-reject 1,2,5,6,7,8,13,111"), std::string::npos) << started[0].dump();
+  const Json last = proxy.stop();
+  EXPECT_EQ(last.value("up_forwarded", -1), 1);
+  EXPECT_EQ(last.value("down_forwarded", -1), 1);
+  EXPECT_EQ(last.value("up_forged", -1), 2);
+  EXPECT_EQ(last.value("down_forged", -1), 1);
+}
+
 TEST(Impair, UsageErrorsExitWith2AndHelpWith0) {
   std::string out;
   EXPECT_EQ(run({bin("u2u-impair"), "--help"}, &out), 0);
@@ -102,6 +184,9 @@ TEST(Impair, UsageErrorsExitWith2AndHelpWith0) {
   EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0"}, &out), 2);
   EXPECT_NE(out.find("--upstream"), std::string::npos);
   EXPECT_EQ(run({bin("u2u-impair"), "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--loss", "150"}, &out), 2);
+  EXPECT_EQ(
+      run({bin("u2u-impair"), "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--forge-reject", "4"}, &out), 2);
+  EXPECT_NE(out.find("1,2,5,6,7,8,13,111"), std::string::npos) << out;
   UdpSocket taken;
   EXPECT_EQ(
       run({bin("u2u-impair"), "--listen", "127.0.0.1:" + std::to_string(taken.port()), "--upstream", "127.0.0.1:9"},

@@ -1,12 +1,17 @@
 // u2u-impair's decisions without sockets: each impairment at its configured rate, reproducible from the seed,
-// and nothing at all when every setting is zero. Its command line, parsed without starting a proxy.
+// and nothing at all when every setting is zero; the REJECTs it forges as an on-path attacker. Its command line,
+// parsed without starting a proxy.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <set>
 
+#include "crypto/hash.hpp"
 #include "impair/cli.hpp"
 #include "impair/impairer.hpp"
+#include "wire/messages.hpp"
 
 namespace u2u::impair {
 namespace {
@@ -259,6 +264,220 @@ TEST(Prng, KnownSequenceForSeedZero) {
   EXPECT_EQ(c.next(), 0x99ec5f36cb75f2b4ULL);
 }
 
+// --- forged REJECTs (--forge-reject)
+
+constexpr wire::Layer2Id kSenderL2 = 0x000101;     // who sent the request or the accept
+constexpr wire::Layer2Id kAddresseeL2 = 0x000202;  // whom it was for
+
+// A DIRECT COMMUNICATION REQUEST as the source sends it (seed step 1), or as the relay forwards it (step 3, with
+// its Authentication_Info); `nonce` tells requests apart.
+wire::DirectCommunicationRequest sample_request(std::uint8_t nonce, bool relayed = false) {
+  wire::DirectCommunicationRequest r;
+  r.source_user_info_id = "source-ue";
+  r.target_user_info_id = "target-ue";
+  r.target_layer2_id = 0x000303;
+  r.selected_relay_user_info_id = "relay-ue";
+  r.data_suites = {0x01};
+  r.nonce_1.fill(nonce);
+  r.source_certificate = Bytes(100, 0x90);
+  r.sign_source.fill(0x40);
+  if (relayed) r.relay = wire::RelayAuthInfo{"relay-ue", Bytes(90, 0x30), {}};
+  return r;
+}
+
+wire::DirectCommunicationAccept sample_accept() {
+  wire::DirectCommunicationAccept a;
+  a.target_user_info_id = "target-ue";
+  a.request_digest.fill(0xd0);
+  a.relay_certificate_digest.fill(0xc0);
+  a.data_suite = 0x01;
+  a.nonce_2.fill(0x20);
+  a.target_certificate = Bytes(110, 0x05);
+  a.key_confirmation_mac.fill(0xe3);
+  a.sign_target.fill(0x60);
+  return a;
+}
+
+Bytes from_sender(const wire::Body& body) { return wire::encode_datagram(kSenderL2, kAddresseeL2, wire::encode(body)); }
+
+// The request digest as the source computes it: SHA-256 over the request as the source sent it, without what the
+// relay appends (docs/protocol.md 4.3).
+wire::Digest digest_of(wire::DirectCommunicationRequest request) {
+  request.relay.reset();
+  return crypto::sha256(wire::encode(request));
+}
+
+// The forged REJECT an emission carries, its Layer-2 IDs checked.
+wire::DirectCommunicationReject forged_reject(const Emission& e, wire::Layer2Id source, wire::Layer2Id destination) {
+  const auto d = wire::decode_datagram(e.datagram);
+  EXPECT_TRUE(d.ok()) << d.error().reason;
+  if (!d.ok()) return {};
+  EXPECT_EQ(d->source, source);
+  EXPECT_EQ(d->destination, destination);
+  const auto* reject = std::get_if<wire::DirectCommunicationReject>(&d->message.body);
+  EXPECT_NE(reject, nullptr) << wire::message_name(d->message.type());
+  return reject ? *reject : wire::DirectCommunicationReject{};
+}
+
+Impairer forging(std::vector<Cause> up, std::vector<Cause> down, Settings impairments = {}) {
+  Settings u = impairments;
+  Settings d = impairments;
+  u.forge_reject = std::move(up);
+  d.forge_reject = std::move(down);
+  return Impairer({u, d}, 5);
+}
+
+TEST(ForgeReject, ARequestGoesOnUnchangedAndARejectGoesBackToItsSenderNamingItsDigest) {
+  for (const bool relayed : {false, true}) {  // the source hop, and the target hop after the relay's step 3
+    auto impairer = forging({}, {Cause::kAuthenticationFailure});
+    const auto request = sample_request(1, relayed);
+    const auto out = impairer.on_datagram(kFlow, Direction::kUp, from_sender(request), kT0);
+    ASSERT_EQ(out.size(), 2u) << relayed;
+    EXPECT_EQ(out[0].direction, Direction::kUp);
+    EXPECT_EQ(out[0].datagram, from_sender(request));
+    EXPECT_EQ(out[0].delay, Micros(0));
+    EXPECT_EQ(out[1].flow, kFlow);
+    EXPECT_EQ(out[1].direction, Direction::kDown);
+    EXPECT_EQ(out[1].delay, Micros(0));
+    const auto reject = forged_reject(out[1], kAddresseeL2, kSenderL2);  // as if from the addressee
+    EXPECT_EQ(reject.request_digest, digest_of(request));
+    EXPECT_EQ(reject.cause, Cause::kAuthenticationFailure);
+    EXPECT_EQ(reject.rejected_by, wire::RejectedBy::kRelay);
+    EXPECT_EQ(impairer.counters(Direction::kUp).forwarded, 1u);
+    EXPECT_EQ(impairer.counters(Direction::kUp).forged, 0u);
+    EXPECT_EQ(impairer.counters(Direction::kDown).forged, 1u);
+    EXPECT_EQ(impairer.counters(Direction::kDown).received, 0u);
+    EXPECT_EQ(impairer.counters(Direction::kDown).forwarded, 0u);
+  }
+}
+
+TEST(ForgeReject, UpwardsAWithdrawalFollowsTheRequestAndAnAcceptIsRefusedBackToItsSender) {
+  auto impairer = forging({Cause::kLackOfResources, Cause::kCongestion}, {}, {.delay = Millis(30)});
+  const auto request = sample_request(1, true);
+  const auto out = impairer.on_datagram(kFlow, Direction::kUp, from_sender(request), kT0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].datagram, from_sender(request));
+  EXPECT_EQ(out[1].direction, Direction::kUp);
+  EXPECT_EQ(out[1].delay, out[0].delay);  // listed after it: it leaves right after the request, never before
+  auto reject = forged_reject(out[1], kSenderL2, kAddresseeL2);  // as if from the request's sender
+  EXPECT_EQ(reject.request_digest, digest_of(request));
+  EXPECT_EQ(reject.cause, Cause::kLackOfResources);
+
+  // The target's accept passing down: refused back to the target, as if by the relay it was for.
+  const auto accept = sample_accept();
+  const auto answered = impairer.on_datagram(kFlow, Direction::kDown, from_sender(accept), kT0);
+  ASSERT_EQ(answered.size(), 2u);
+  EXPECT_EQ(answered[0].direction, Direction::kDown);
+  EXPECT_EQ(answered[0].datagram, from_sender(accept));
+  EXPECT_EQ(answered[1].direction, Direction::kUp);
+  EXPECT_EQ(answered[1].delay, Micros(0));  // at once: the delay is the genuine traffic's
+  reject = forged_reject(answered[1], kAddresseeL2, kSenderL2);
+  EXPECT_EQ(reject.request_digest, accept.request_digest);
+  EXPECT_EQ(reject.cause, Cause::kLackOfResources);  // its own turn of the causes: the first
+  EXPECT_EQ(impairer.counters(Direction::kUp).forged, 2u);
+  EXPECT_EQ(impairer.counters(Direction::kDown).forged, 0u);
+}
+
+TEST(ForgeReject, SuccessiveRequestsTryEveryCauseThenEveryRejectedBy) {
+  auto impairer = forging({}, {kWireCauses.begin(), kWireCauses.end()});
+  std::set<std::pair<Cause, wire::RejectedBy>> tried;
+  const std::size_t rounds = kForgedRejectedBy.size();
+  for (std::size_t i = 0; i <= kWireCauses.size() * rounds; ++i) {
+    const auto out =
+        impairer.on_datagram(kFlow, Direction::kUp, from_sender(sample_request(static_cast<std::uint8_t>(i))), kT0);
+    ASSERT_EQ(out.size(), 2u);
+    const auto reject = forged_reject(out[1], kAddresseeL2, kSenderL2);
+    EXPECT_EQ(reject.request_digest, digest_of(sample_request(static_cast<std::uint8_t>(i))));
+    EXPECT_EQ(reject.cause, kWireCauses[i % kWireCauses.size()]) << i;
+    EXPECT_EQ(reject.rejected_by, kForgedRejectedBy[(i / kWireCauses.size()) % rounds]) << i;
+    tried.insert({reject.cause, reject.rejected_by});
+  }
+  EXPECT_EQ(tried.size(), kWireCauses.size() * rounds);  // and the last one started over
+}
+
+TEST(ForgeReject, AListOfCausesIsUsedInItsOrder) {
+  auto impairer = forging({}, {Cause::kCongestion, Cause::kDirectCommunicationNotAllowed});
+  std::vector<Cause> causes;
+  for (std::uint8_t i = 0; i < 4; ++i) {
+    const auto out = impairer.on_datagram(kFlow, Direction::kUp, from_sender(sample_request(i)), kT0);
+    ASSERT_EQ(out.size(), 2u);
+    causes.push_back(forged_reject(out[1], kAddresseeL2, kSenderL2).cause);
+  }
+  EXPECT_EQ(causes, (std::vector<Cause>{Cause::kCongestion, Cause::kDirectCommunicationNotAllowed, Cause::kCongestion,
+                                        Cause::kDirectCommunicationNotAllowed}));
+}
+
+TEST(ForgeReject, NothingButARequestOrAnAcceptIsAnswered) {
+  auto impairer = forging({kWireCauses.begin(), kWireCauses.end()}, {kWireCauses.begin(), kWireCauses.end()});
+  const Bytes request = from_sender(sample_request(1));
+  const std::vector<Bytes> others = {
+      datagram(1),
+      Bytes{},
+      Bytes(request.begin(), request.end() - 1),  // truncated: undecodable
+      wire::encode_datagram(
+          kSenderL2, kAddresseeL2,
+          wire::encode_reject({digest_of(sample_request(1)), Cause::kCongestion, wire::RejectedBy::kTarget})),
+      wire::encode_datagram(kSenderL2, kAddresseeL2,
+                            wire::encode(wire::LinkMessage{wire::MessageType::kLinkConfirm, {}, {}, {}, {}})),
+      wire::encode_datagram(kSenderL2, kAddresseeL2,
+                            wire::encode(wire::LinkMessage{wire::MessageType::kKeepaliveRequest, {}, 1, {}, {}})),
+  };
+  for (const Direction d : kDirections) {
+    for (const Bytes& other : others) {
+      const auto out = impairer.on_datagram(kFlow, d, other, kT0);
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].datagram, other);
+    }
+  }
+  EXPECT_EQ(impairer.counters(Direction::kUp).forged + impairer.counters(Direction::kDown).forged, 0u);
+}
+
+TEST(ForgeReject, WithoutTheFlagNothingIsForged) {
+  Impairer impairer({Settings{}, Settings{}}, 5);
+  for (const Direction d : kDirections) {
+    for (const Bytes& b : {from_sender(sample_request(1)), from_sender(sample_accept())}) {
+      const auto out = impairer.on_datagram(kFlow, d, b, kT0);
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].datagram, b);
+    }
+    EXPECT_EQ(impairer.counters(d).forged, 0u);
+  }
+}
+
+TEST(ForgeReject, TheForgerHearsWhatWasSentAndTheSeedImpairsTheGenuineTrafficAlike) {
+  const Settings lossy{.loss_pct = 40, .duplicate_pct = 20, .corrupt_pct = 40, .jitter = Millis(5)};
+  auto with = forging({}, {Cause::kIntegrityFailure}, lossy);
+  auto without = forging({}, {}, lossy);
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    const auto request = sample_request(static_cast<std::uint8_t>(i));
+    auto out = with.on_datagram(kFlow, Direction::kUp, from_sender(request), kT0);
+    const auto genuine = without.on_datagram(kFlow, Direction::kUp, from_sender(request), kT0);
+    // Every request is refused, lost or corrupted on its way or not, by a REJECT naming what its sender sent.
+    ASSERT_FALSE(out.empty());
+    ASSERT_EQ(out.back().direction, Direction::kDown);
+    EXPECT_EQ(forged_reject(out.back(), kAddresseeL2, kSenderL2).request_digest, digest_of(request));
+    out.pop_back();
+    ASSERT_EQ(out.size(), genuine.size()) << i;
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      EXPECT_EQ(out[k].datagram, genuine[k].datagram);
+      EXPECT_EQ(out[k].delay, genuine[k].delay);
+    }
+  }
+  EXPECT_EQ(with.counters(Direction::kDown).forged, static_cast<std::uint64_t>(kRequests));
+  EXPECT_GT(with.counters(Direction::kUp).dropped, 0u);
+  EXPECT_GT(with.counters(Direction::kUp).corrupted, 0u);
+  EXPECT_EQ(with.counters(Direction::kUp).dropped, without.counters(Direction::kUp).dropped);
+}
+
+TEST(ForgeReject, AllIsEveryCauseTheDecoderKeeps) {
+  for (int v = 0; v <= 255; ++v) {
+    const bool listed = std::find(kWireCauses.begin(), kWireCauses.end(), static_cast<Cause>(v)) != kWireCauses.end();
+    const bool kept = v != 0 && cause_from_wire(static_cast<std::uint8_t>(v)) == static_cast<Cause>(v);
+    EXPECT_EQ(listed, kept) << v;
+  }
+}
+
 // --- the command line
 
 Result<Options> parse_line(std::vector<std::string> args) {
@@ -295,6 +514,23 @@ TEST(ImpairCli, DefaultsAreNoImpairment) {
   EXPECT_EQ(o->proxy.idle_timeout, kDefaultIdleTimeout);
 }
 
+TEST(ImpairCli, ForgeRejectTakesAllNoneOrAListOfCausesAndAPerDirectionFlagWins) {
+  auto o = parse_line({"--forge-reject-up", "none", "--forge-reject", "all"});
+  ASSERT_TRUE(o.ok()) << o.error().reason;
+  EXPECT_TRUE(o->proxy.settings[0].forge_reject.empty());
+  EXPECT_EQ(o->proxy.settings[1].forge_reject, std::vector<Cause>(kWireCauses.begin(), kWireCauses.end()));
+  EXPECT_FALSE(o->proxy.settings[1].is_identity());
+  EXPECT_NE(o->proxy.settings[1].describe().find("forge-reject 1,2,5,6,7,8,13,111"), std::string::npos);
+  EXPECT_NE(o->proxy.settings[0].describe().find("forge-reject none"), std::string::npos);
+
+  o = parse_line({"--forge-reject-down=5,6,111"});
+  ASSERT_TRUE(o.ok()) << o.error().reason;
+  EXPECT_TRUE(o->proxy.settings[0].forge_reject.empty());
+  EXPECT_EQ(
+      o->proxy.settings[1].forge_reject,
+      (std::vector<Cause>{Cause::kLackOfResources, Cause::kAuthenticationFailure, Cause::kProtocolErrorUnspecified}));
+}
+
 TEST(ImpairCli, BadUsageIsRefusedWithAReason) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"--loss", "101"},
                                                                 {"--loss", "-1"},
@@ -306,6 +542,14 @@ TEST(ImpairCli, BadUsageIsRefusedWithAReason) {
                                                                 {"--max-peers", "0"},
                                                                 {"--log-format", "xml"},
                                                                 {"--loss-sideways", "3"},
+                                                                {"--forge-reject"},
+                                                                {"--forge-reject", ""},
+                                                                {"--forge-reject", "0"},
+                                                                {"--forge-reject", "4"},
+                                                                {"--forge-reject", "5,"},
+                                                                {"--forge-reject", "5,,6"},
+                                                                {"--forge-reject-up", "every"},
+                                                                {"--forge-reject-sideways", "all"},
                                                                 {"--idle-timeout-ms", "0"}}) {
     const auto o = parse_line(args);
     EXPECT_FALSE(o.ok()) << args[0];

@@ -73,5 +73,33 @@ TEST(EdgeOfRange, FivePercentCorruptionOnBothHopsEveryHandshakeCompletes) {
   EXPECT_GT(impaired(r.source_hop, "corrupted") + impaired(r.target_hop, "corrupted"), 0);
 }
 
+// An on-path attacker on both hops answers every request with a forged REJECT, of each cause in turn, towards its
+// sender (the source "from the relay", the relay "from the target"), and every accept with one towards the target
+// "from the relay": none ends a handshake, and each party logs the ones it saw as unauthenticated.
+TEST(EdgeOfRange, ForgedRejectsOfEveryCauseOnBothHopsEndNoHandshakeAndAreLoggedAsUnauthenticated) {
+  LoopbackTestbed tb;
+  const EdgeRun r = run_through_proxies(tb, {"--forge-reject-down", "all"}, {"--forge-reject", "all"});
+  EXPECT_EQ(r.load.report.value("confirmed", 0), kSources) << r.load.output;
+  EXPECT_EQ(r.load.report.value("failed", -1), 0) << r.load.output;
+  expect_equal_keys(tb, r.load);
+  EXPECT_GE(r.source_hop.value("down_forged", 0L), kSources) << r.source_hop.dump();
+  EXPECT_GE(r.target_hop.value("down_forged", 0L) + r.target_hop.value("up_forged", 0L), 2L * kSources)
+      << r.target_hop.dump();
+  const auto unauthenticated = [](const std::vector<Json>& logged) {
+    return std::all_of(logged.begin(), logged.end(),
+                       [](const Json& e) { return e.value("check", "") == "reject_unauthenticated"; });
+  };
+  const auto at_sources = events(r.load.events_path, "reject_hint");
+  EXPECT_GE(at_sources.size(), static_cast<std::size_t>(kSources));
+  EXPECT_TRUE(unauthenticated(at_sources));
+  const auto at_relay = events(tb.log("relay-ue"), "reject_forwarded");
+  EXPECT_GE(at_relay.size(), static_cast<std::size_t>(kSources));
+  EXPECT_TRUE(unauthenticated(at_relay));
+  const auto at_target = events(tb.log("target-ue"), "reject_hint");
+  EXPECT_GE(at_target.size(), static_cast<std::size_t>(kSources));
+  EXPECT_TRUE(unauthenticated(at_target));
+  EXPECT_TRUE(events(tb.log("target-ue"), "link_failed").empty());
+}
+
 }  // namespace
 }  // namespace u2u::test

@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending))
                                 .with("workers", static_cast<std::int64_t>(workers)));
+  service.every(file.link_stats_interval, [&] {
+    for (auto& e : relay.link_stats()) service.log().emit(std::move(e));
+  });
   service.on_status([&](protocol::Event& e) {
     e.with("pending", static_cast<std::int64_t>(relay.pending_count()))
         .with("links", static_cast<std::int64_t>(relay.link_count()))

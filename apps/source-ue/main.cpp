@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
       !s) {
     return daemon::config_error(kSpec, s.error());
   }
+  if (data_plane) service.every(file.data.link_stats_interval, [&] { data_plane->log_link_stats(); });
   if (auto* m = service.metrics()) {
     m->gauges([&] { return source.state() == protocol::SourceUe::State::kAwaitingAccept ? 1.0 : 0.0; },
               [&] { return source.state() == protocol::SourceUe::State::kEstablished ? 1.0 : 0.0; });

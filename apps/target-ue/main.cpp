@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
       data_plane->link_down(session, e.name);
     }
   });
+  if (data_plane) service.every(file.data.link_stats_interval, [&] { data_plane->log_link_stats(); });
   if (auto* m = service.metrics()) {
     m->gauges([&] { return static_cast<double>(target.session_count()); },
               [&] { return static_cast<double>(target.link_count()); });

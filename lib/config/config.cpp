@@ -335,6 +335,16 @@ void parse_tun_address(const std::string& key, const std::string& text, TunFile&
   tun.prefix = static_cast<unsigned>(std::stoi(prefix));
 }
 
+// link_stats_interval_ms (issue 15): 0 (off), or kMinLinkStatsInterval .. one day.
+Millis link_stats_interval(Section& s, const std::string& key_path, Millis fallback) {
+  const std::int64_t ms = s.integer_or("link_stats_interval_ms", 0, 86400000, fallback.count());
+  if (ms != 0 && ms < protocol::kMinLinkStatsInterval.count()) {
+    throw ConfigError{key_path, "must be 0 (off) or " + std::to_string(protocol::kMinLinkStatsInterval.count()) +
+                                    " .. 86400000, not " + std::to_string(ms)};
+  }
+  return Millis(ms);
+}
+
 // data: (docs/protocol.md 11) at source-ue and target-ue.
 DataFile data(Section& top) {
   DataFile d;
@@ -392,6 +402,7 @@ DataFile data(Section& top) {
   } else {
     s->optional_section("udp_forward");
   }
+  d.link_stats_interval = link_stats_interval(*s, "data.link_stats_interval_ms", protocol::kDefaultLinkStatsInterval);
   s->done();
   return d;
 }
@@ -504,6 +515,7 @@ Result<RelayFile> load_relay(const std::string& path) {
     }
     replay_settings(top, f.replay_window, f.replay_cache_size);
     f.workers = workers(top);
+    f.link_stats_interval = link_stats_interval(top, "link_stats_interval_ms", Millis{0});
     if (!f.common.log.key_log_file.empty()) {
       throw ConfigError{"log.key_log_file",
                         "the relay holds no session keys; a key log is for source-ue and target-ue"};

@@ -79,6 +79,7 @@ struct DataFile {
   std::vector<dataplane::Suite> algorithms{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
   std::optional<TunFile> tun;
   std::vector<ForwardFile> forwards;
+  Millis link_stats_interval = protocol::kDefaultLinkStatsInterval;  // 0: no link_stats
   bool enabled() const { return tun.has_value() || !forwards.empty(); }
 };
 
@@ -125,6 +126,7 @@ struct RelayFile {
   Millis replay_window{};
   std::size_t replay_cache_size = 0;
   std::optional<std::size_t> workers;  // threads for the signature work; nullopt (auto): one per core
+  Millis link_stats_interval{};        // 0 (the default): no link_stats
 };
 
 struct TargetFile {

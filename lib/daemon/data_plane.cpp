@@ -27,6 +27,8 @@ struct DataPlane::Link {
   dataplane::DataLink data;
   Endpoint relay;
   std::uint64_t sequence = 0;  // when it came up: the target sends on its latest link
+  MonoTime came_up{};
+  std::optional<MonoTime> last_received;  // the last PDU that verified
 };
 
 struct DataPlane::Forward {
@@ -144,14 +146,11 @@ void observe_data_plane(metrics::DaemonMetrics& m, const DataPlane& data_plane) 
   });
 }
 
-protocol::Event DataPlane::down_event(const Link& link, const std::string& reason) const {
+protocol::Event& DataPlane::with_counters(protocol::Event& e, const Link& link) const {
   const auto& c = link.data.counters();
   std::int64_t drops = 0;
   for (auto d : c.dropped) drops += static_cast<std::int64_t>(d);
-  return protocol::event(protocol::Level::kInfo, "data_plane_down")
-      .with("session", link.session)
-      .with("reason", reason)
-      .with("sent", static_cast<std::int64_t>(c.sent))
+  e.with("sent", static_cast<std::int64_t>(c.sent))
       .with("sent_bytes", static_cast<std::int64_t>(c.sent_bytes))
       .with("received", static_cast<std::int64_t>(c.received))
       .with("received_bytes", static_cast<std::int64_t>(c.received_bytes))
@@ -160,6 +159,25 @@ protocol::Event DataPlane::down_event(const Link& link, const std::string& reaso
             static_cast<std::int64_t>(c.dropped[static_cast<std::size_t>(dataplane::Drop::kIntegrity)]))
       .with("replays", static_cast<std::int64_t>(c.dropped[static_cast<std::size_t>(dataplane::Drop::kDuplicate)] +
                                                  c.dropped[static_cast<std::size_t>(dataplane::Drop::kTooOld)]));
+  for (std::size_t i = 0; i < c.dropped.size(); ++i) {
+    e.with("dropped_" + std::string(dataplane::drop_name(static_cast<dataplane::Drop>(i))),
+           static_cast<std::int64_t>(c.dropped[i]));
+  }
+  return e;
+}
+
+protocol::Event DataPlane::down_event(const Link& link, const std::string& reason) const {
+  auto e =
+      protocol::event(protocol::Level::kInfo, "data_plane_down").with("session", link.session).with("reason", reason);
+  with_counters(e, link);
+  return e;
+}
+
+void DataPlane::log_link_stats() {
+  for (const auto& [label, link] : links_) {
+    auto e = protocol::event(protocol::Level::kInfo, "link_stats").with("session", link->session);
+    log_.emit(std::move(with_counters(e, *link)));
+  }
 }
 
 void DataPlane::link_up(const std::string& session, const wire::Digest& request_digest,
@@ -183,17 +201,27 @@ void DataPlane::link_up(const std::string& session, const wire::Digest& request_
                   .with("reason", data.error().reason));
     return;
   }
+  const MonoTime now = Now::read().mono;
   auto link = std::make_unique<Link>(
-      Link{session, dataplane::link_label(request_digest), std::move(data).value(), relay, ++links_up_});
+      Link{session, dataplane::link_label(request_digest), std::move(data).value(), relay, ++links_up_, now, {}});
   current_ = link.get();
   std::string forwards;
   for (const auto& f : data_.forwards) forwards += (forwards.empty() ? "" : ", ") + forward_text(f);
-  log_.emit(protocol::event(protocol::Level::kInfo, "data_plane_up")
+  auto up = protocol::event(protocol::Level::kInfo, "data_plane_up")
                 .with("session", session)
                 .with("data_suite", std::string(dataplane::suite_name(suite)))
                 .with("tun", tun_ ? tun_->name() + " " + data_.tun->address + " mtu " + std::to_string(data_.tun->mtu)
                                   : std::string("none"))
-                .with("forwards", forwards.empty() ? std::string("none") : forwards));
+                .with("forwards", forwards.empty() ? std::string("none") : forwards);
+  if (down_since_) {
+    // Traffic resumes on a new link (after a relay restart, say): how long there was no link, how long nothing had
+    // come in (since the last PDU of the link before), and what was dropped for want of a link.
+    up.with("resumed_after_ms", std::chrono::duration_cast<Millis>(now - *down_since_).count())
+        .with("silent_for_ms", std::chrono::duration_cast<Millis>(now - silent_since_).count())
+        .with("dropped_while_down", static_cast<std::int64_t>(no_link_drops_ - no_link_drops_at_down_));
+    down_since_.reset();
+  }
+  log_.emit(std::move(up));
   links_.insert_or_assign(link->label, std::move(link));
 }
 
@@ -202,6 +230,7 @@ void DataPlane::link_down(const std::string& session, const std::string& reason)
     if (it->second->session != session) continue;
     log_.emit(down_event(*it->second, reason));
     retire(*it->second);
+    const MonoTime last_heard = it->second->last_received.value_or(it->second->came_up);
     const dataplane::LinkLabel label = it->first;
     std::erase_if(to_flows_, [&](const auto& f) { return f.first.first == label; });
     const bool was_current = current_ == it->second.get();
@@ -211,6 +240,11 @@ void DataPlane::link_down(const std::string& session, const std::string& reason)
       for (auto& [l, link] : links_) {
         if (current_ == nullptr || link->sequence > current_->sequence) current_ = link.get();
       }
+    }
+    if (links_.empty()) {
+      down_since_ = Now::read().mono;
+      silent_since_ = last_heard;
+      no_link_drops_at_down_ = no_link_drops_;
     }
     return;
   }
@@ -290,6 +324,7 @@ void DataPlane::on_pdu(const Endpoint&, std::span<std::uint8_t> datagram) {
     dropped(dataplane::drop_name(*drop), link.session);
     return;
   }
+  link.last_received = Now::read().mono;
   deliver(link, std::get<dataplane::Delivery>(result));
 }
 

@@ -48,6 +48,8 @@ class DataPlane {
   bool active() const { return current_ != nullptr; }
   // What every link carried so far, the links gone included (the metrics).
   dataplane::DataCounters totals() const;
+  // link_stats (issue 15): one event per link with its counters so far (data.link_stats_interval_ms).
+  void log_link_stats();
 
  private:
   struct Link;
@@ -62,6 +64,7 @@ class DataPlane {
   void dropped(std::string_view reason, const std::string& session);
   void retire(const Link& link);  // adds a link's counters to retired_ before it goes
   protocol::Event down_event(const Link& link, const std::string& reason) const;
+  protocol::Event& with_counters(protocol::Event& e, const Link& link) const;
 
   boost::asio::io_context& io_;
   transport::UdpRunner& runner_;
@@ -80,6 +83,10 @@ class DataPlane {
   std::function<void(const std::string&)> exhausted_;
   std::uint64_t no_link_drops_ = 0;
   std::uint64_t links_up_ = 0;
+  // Since the last link went down with none left (issue 15): data_plane_up then reports the gap.
+  std::optional<MonoTime> down_since_;
+  MonoTime silent_since_{};
+  std::uint64_t no_link_drops_at_down_ = 0;
   dataplane::DataCounters retired_;
   std::array<std::uint8_t, wire::kMaxDatagramSize> out_{};
 };

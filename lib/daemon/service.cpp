@@ -229,6 +229,29 @@ std::string event_text(const protocol::Event& e, std::string_view key) {
   return v != nullptr && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : std::string();
 }
 
+struct Service::Periodic {
+  Periodic(boost::asio::io_context& io, Millis every, std::function<void()> f)
+      : timer(io), interval(every), tick(std::move(f)) {}
+  void arm() {
+    timer.expires_after(interval);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      tick();
+      arm();
+    });
+  }
+  boost::asio::steady_timer timer;
+  Millis interval;
+  std::function<void()> tick;
+};
+
+Service::~Service() = default;
+
+void Service::every(Millis interval, std::function<void()> tick) {
+  if (interval.count() <= 0) return;
+  periodic_.push_back(std::make_unique<Periodic>(io_, interval, std::move(tick)));
+}
+
 int Service::run() {
   std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec,
                                                                                      int signal) {
@@ -250,6 +273,7 @@ int Service::run() {
   runner_->start();
   if (discovery_runner_) discovery_runner_->start();
   if (metrics_server_) metrics_server_->start();
+  for (auto& p : periodic_) p->arm();
   io_.run();
   return exit_code_;
 }

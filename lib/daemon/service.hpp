@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
@@ -71,6 +72,7 @@ std::variant<Prepared<File>, int> prepare(const FlagSpec& spec, int argc, char**
 class Service {
  public:
   Service(const FlagSpec& spec, const Options& options, const config::Common& common);
+  ~Service();
 
   logging::EventLog& log() { return *log_; }
   boost::asio::io_context& io() { return io_; }
@@ -100,6 +102,8 @@ class Service {
   void on_status(std::function<void(protocol::Event&)> hook) { status_ = std::move(hook); }
   // With log.key_log_file: appends the link's KD-sess to the key log (link_established events only).
   void record_keys(const protocol::Event& established, const protocol::SessionKeys* keys);
+  // Calls `tick` every `interval` from run() on (link_stats); a zero interval: never.
+  void every(Millis interval, std::function<void()> tick);
   // Runs until stop() or SIGINT/SIGTERM; returns the exit code.
   int run();
 
@@ -122,6 +126,8 @@ class Service {
   std::unique_ptr<transport::UdpRunner> discovery_runner_;
   std::unique_ptr<transport::WorkerPool> workers_;  // destroyed (joined) before the runners its jobs report to
   std::optional<logging::KeyLog> key_log_;
+  struct Periodic;
+  std::vector<std::unique_ptr<Periodic>> periodic_;
   int exit_code_ = kExitOk;
 };
 

@@ -75,6 +75,10 @@ inline constexpr std::chrono::milliseconds kDefaultLinkTimeout{45000};
 // source kLinkLifetimeGrace to do so before they forget the link themselves.
 inline constexpr std::chrono::milliseconds kDefaultLinkMaxLifetime{24 * 3600 * 1000};
 inline constexpr std::chrono::milliseconds kLinkLifetimeGrace{60000};
+// link_stats (issue 15): each end logs each link's data counters this often (data.link_stats_interval_ms); the relay
+// only when its link_stats_interval_ms is set. 0 is off; otherwise at least kMinLinkStatsInterval.
+inline constexpr std::chrono::milliseconds kDefaultLinkStatsInterval{60000};
+inline constexpr std::chrono::milliseconds kMinLinkStatsInterval{1000};
 // A released link's RELEASE ACCEPT is kept this long for a retransmitted RELEASE REQUEST.
 inline constexpr std::chrono::milliseconds kReleaseLinger{10000};
 // A RELEASE REQUEST is tried at most this often on T5080's schedule (0.5 + 3 x 1 s = 3.5 s, +-20 % jitter): a

@@ -681,6 +681,22 @@ Output RelayUe::recheck(const Now& now) {
   return out;
 }
 
+std::vector<Event> RelayUe::link_stats() const {
+  std::vector<Event> out;
+  for (const auto& [digest, r] : routes_) {
+    if (r.stage != Route::Stage::kLinked) continue;
+    out.push_back(event(Level::kInfo, "link_stats")
+                      .with("session", r.session)
+                      .with("source", r.source_user_info_id)
+                      .with("target", r.target.user_info_id)
+                      .with("from_source_packets", static_cast<std::int64_t>(r.data.from_source_packets))
+                      .with("from_source_bytes", static_cast<std::int64_t>(r.data.from_source_bytes))
+                      .with("from_target_packets", static_cast<std::int64_t>(r.data.from_target_packets))
+                      .with("from_target_bytes", static_cast<std::int64_t>(r.data.from_target_bytes)));
+  }
+  return out;
+}
+
 std::optional<MonoTime> RelayUe::next_deadline() const {
   const auto a = deadlines_.next();
   const auto b = hop_deadlines_.next();

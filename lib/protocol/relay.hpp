@@ -73,6 +73,9 @@ class RelayUe final : public Node {
     std::uint64_t from_target_packets = 0, from_target_bytes = 0;
   };
 
+  // link_stats (issue 15): one event per link this relay routes, with what it relayed each way so far.
+  std::vector<Event> link_stats() const;
+
   // SIGHUP: new credentials and trust for the next requests; routes and links are kept.
   void reload(LocalParty self) { config_.self = std::move(self); }
   // After reload(): every route's source and target certificates checked against the (new) trust store; a route

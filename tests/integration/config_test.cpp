@@ -216,6 +216,7 @@ TEST_F(ConfigErrors, BadDataSectionsExit2NamingTheKeyAndTheNullCipherIsAWarning)
        "    - name: b\n      bearer: 1\n      to: {address: 127.0.0.1, port: 10}\n",
        "data.udp_forward.b.bearer"},
       {"data:\n  tunnel: {}\n", "data.tunnel"},
+      {"data:\n  link_stats_interval_ms: 500\n", "data.link_stats_interval_ms"},
   };
   for (const auto& [yaml, key] : cases) {
     SCOPED_TRACE(yaml);
@@ -229,6 +230,17 @@ TEST_F(ConfigErrors, BadDataSectionsExit2NamingTheKeyAndTheNullCipherIsAWarning)
   const auto c = check("source-ue", tb.config("source-ue"));
   EXPECT_EQ(c.exit_code, 0) << c.output;
   EXPECT_NE(c.output.find("null-nia2"), std::string::npos) << c.output;
+}
+
+TEST_F(ConfigErrors, ALinkStatsIntervalBelowOneSecondExits2NamingTheKeyAndZeroTurnsItOff) {
+  const std::string base = read_file(tb.config("relay-ue"));
+  write(tb.config("relay-ue"), base + "link_stats_interval_ms: 999\n");
+  auto c = check("relay-ue", tb.config("relay-ue"));
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find("link_stats_interval_ms"), std::string::npos) << c.output;
+  write(tb.config("relay-ue"), base + "link_stats_interval_ms: 0\n");
+  c = check("relay-ue", tb.config("relay-ue"));
+  EXPECT_EQ(c.exit_code, 0) << c.output;
 }
 
 }  // namespace

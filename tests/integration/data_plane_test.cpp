@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -309,6 +310,74 @@ TEST(DataPlaneDaemons, TrafficBeforeTheLinkIsUpIsDroppedAndCountedNotQueued) {
   tb.start_target();
   ASSERT_TRUE(wait_for_event(tb.log("target-ue"), "data_plane_up", 30s));
   EXPECT_FALSE(server.receive(500ms)) << "traffic from before the link was queued and delivered";
+}
+
+// Issue 15: relay-ue killed (SIGKILL: its link table is gone) and restarted while a client sends steadily through the
+// link. The source notices (keep-alive), establishes a new link by itself, and the data plane resumes on it, its
+// forwards never closed, reporting the gap; meanwhile each party logs link_stats with what the link carried.
+TEST(DataPlaneDaemons, RelayKilledAndRestartedDuringTrafficTheDataPlaneResumesOnANewLinkAndReportsTheGap) {
+  ForwardTestbed f;
+  auto& [tb, client, server, listen_port] = f;
+  set_if_present(tb.config("source-ue"), "keepalive_interval_ms", "500");
+  set_if_present(tb.config("source-ue"), "keepalive_timeout_ms", "200");
+  set_if_present(tb.config("source-ue"), "retry_interval_ms", "300");
+  for (const char* role : {"source-ue", "target-ue"}) {
+    std::string cfg = read_file(tb.config(role));
+    cfg.replace(cfg.find("data:\n"), 6, "data:\n  link_stats_interval_ms: 1000\n");
+    std::ofstream(tb.config(role)) << cfg;
+  }
+  append(tb.config("relay-ue"), "link_stats_interval_ms: 1000\n");
+  Daemons d(tb);
+
+  std::atomic<bool> sending{true};
+  std::atomic<std::uint32_t> sent{0};
+  std::thread sender([&] {
+    while (sending) {
+      client.send_to(listen_port, numbered(sent++, 64, 1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const auto received_after = [&](std::uint32_t index, std::chrono::milliseconds patience) {
+    const auto until = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < until) {
+      auto got = server.receive(std::chrono::milliseconds(200));
+      if (!got) continue;
+      server.send_to(got->second, got->first);  // echoed: the source hears the link too
+      if (index_of(got->first) >= index) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(received_after(0, 5s)) << "no traffic through the first link";
+  const auto relay_stats = wait_for_event(tb.log("relay-ue"), "link_stats", 5s);
+  ASSERT_TRUE(relay_stats) << read_file(tb.log("relay-ue"));
+  EXPECT_GT((*relay_stats)["from_source_packets"].get<long>(), 0) << relay_stats->dump();
+  const auto source_stats = wait_for_event(tb.log("source-ue"), "link_stats", 5s);
+  ASSERT_TRUE(source_stats);
+  EXPECT_GT((*source_stats)["sent"].get<long>(), 0) << source_stats->dump();
+  EXPECT_TRUE(source_stats->contains("dropped_integrity")) << source_stats->dump();
+
+  tb.relay->signal(SIGKILL);
+  tb.relay->wait(5s);
+  const std::uint32_t at_kill = sent;
+  tb.relay.emplace(std::vector<std::string>{bin("relay-ue"), "--config", tb.config("relay-ue")}, tb.log("relay-ue"));
+  const auto resumed = wait_for(
+      tb.log("source-ue"),
+      [](const Json& e) { return e["event"] == "data_plane_up" && e.contains("resumed_after_ms"); }, 30s);
+  ASSERT_TRUE(resumed) << read_file(tb.log("source-ue"));
+  // Nothing came in from the relay's death until the new link: at least the keep-alive's detection (three unanswered
+  // tries of 200 ms, +-20 %), and more than the time without a link.
+  const long silent = (*resumed)["silent_for_ms"].get<long>();
+  EXPECT_GE(silent, 480) << resumed->dump();
+  EXPECT_GE(silent, (*resumed)["resumed_after_ms"].get<long>()) << resumed->dump();
+  EXPECT_GE((*resumed)["dropped_while_down"].get<long>(), 0);
+  std::cout << "[ resume ] relay-ue killed and restarted: traffic resumed on a new link after " << silent
+            << " ms of silence (" << (*resumed)["resumed_after_ms"] << " ms without a link)\n";
+  EXPECT_TRUE(received_after(at_kill, 10s)) << "no traffic after the relay's restart";
+  sending = false;
+  sender.join();
+  EXPECT_EQ(events(tb.log("source-ue"), "link_lost").size(), 1u);
+  EXPECT_EQ(events(tb.log("source-ue"), "data_plane_up").size(), 2u);
+  EXPECT_EQ(events(tb.log("target-ue"), "link_replaced").size(), 1u) << "the new link replaced the old at the target";
 }
 
 TEST(DataPlaneDaemons, ATunInterfaceWithoutCapNetAdminIsAOneLineErrorAndExit2) {

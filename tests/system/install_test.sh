@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# cmake --install lays out what the README names: <prefix>/bin/{source-ue,relay-ue,target-ue,u2u-provision},
-# <prefix>/etc/u2u-relay/examples/<role>.yaml (the documented configs of config/), and
-# <prefix>/lib/systemd/system/u2u-<role>.service with ExecStart naming <prefix>/bin/<role>. Installs twice
-# under DESTDIR in a temp dir (prefix /usr/local and /opt/u2u-relay), so nothing outside it is touched.
+# cmake --install lays out what the README names: <prefix>/bin/{source-ue,relay-ue,target-ue,u2u-provision,u2u-trace}
+# and not the testbed's tools (u2u-impair, u2u-load), <prefix>/share/doc/u2u-relay/examples/<role>.yaml (the
+# documented configs of config/) and tun.conf, <prefix>/lib/systemd/system/u2u-<role>.service with ExecStart naming
+# <prefix>/bin/<role>. Installs twice under DESTDIR in a temp dir (prefix /usr/local and /opt/u2u-relay), so nothing
+# outside it is touched.
 # Usage: install_test.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: install_test.sh BUILD_DIR}
@@ -23,19 +24,25 @@ for prefix in /usr/local /opt/u2u-relay; do
     continue
   fi
   top=$root$prefix
-  for p in "${roles[@]}" u2u-provision; do
+  for p in "${roles[@]}" u2u-provision u2u-trace; do
     if [[ -x $top/bin/$p ]] && "$top/bin/$p" --help >/dev/null; then
       echo "ok  $prefix/bin/$p"
     else
       fail "$prefix/bin/$p is missing or does not run"
     fi
   done
+  for p in u2u-impair u2u-load; do
+    [[ ! -e $top/bin/$p ]] || fail "$prefix/bin/$p is installed (a testbed tool: only with --component testbed-tools)"
+  done
+  docs=$top/share/doc/u2u-relay/examples
+  cmp -s "$docs/tun.conf" "$source_dir/systemd/tun.conf" ||
+    fail "$prefix/share/doc/u2u-relay/examples/tun.conf is missing or differs from systemd/tun.conf"
   for role in "${roles[@]}"; do
-    example=$top/etc/u2u-relay/examples/$role.yaml
+    example=$docs/$role.yaml
     if cmp -s "$example" "$source_dir/config/$role.yaml"; then
-      echo "ok  $prefix/etc/u2u-relay/examples/$role.yaml"
+      echo "ok  $prefix/share/doc/u2u-relay/examples/$role.yaml"
     else
-      fail "$prefix/etc/u2u-relay/examples/$role.yaml is missing or differs from config/$role.yaml"
+      fail "$prefix/share/doc/u2u-relay/examples/$role.yaml is missing or differs from config/$role.yaml"
     fi
     unit=$top/lib/systemd/system/u2u-$role.service
     if [[ ! -f $unit ]]; then

@@ -2,8 +2,8 @@
 # cmake --install lays out what the README names: <prefix>/bin/{source-ue,relay-ue,target-ue,u2u-provision,u2u-trace}
 # and not the testbed's tools (u2u-impair, u2u-load), <prefix>/share/doc/u2u-relay/examples/<role>.yaml (the
 # documented configs of config/) and tun.conf, <prefix>/lib/systemd/system/u2u-<role>.service with ExecStart naming
-# <prefix>/bin/<role>. Installs twice under DESTDIR in a temp dir (prefix /usr/local and /opt/u2u-relay), so nothing
-# outside it is touched.
+# <prefix>/bin/<role>, and the six man pages in <prefix>/share/man/man{1,5,8}. Installs twice under DESTDIR in a
+# temp dir (prefix /usr/local and /opt/u2u-relay), so nothing outside it is touched.
 # Usage: install_test.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: install_test.sh BUILD_DIR}
@@ -33,6 +33,11 @@ for prefix in /usr/local /opt/u2u-relay; do
   done
   for p in u2u-impair u2u-load; do
     [[ ! -e $top/bin/$p ]] || fail "$prefix/bin/$p is installed (a testbed tool: only with --component testbed-tools)"
+  done
+  for page in man8/source-ue.8 man8/relay-ue.8 man8/target-ue.8 man1/u2u-provision.1 man1/u2u-trace.1 \
+              man5/u2u-relay.yaml.5; do
+    if gzip -t "$top/share/man/$page.gz" 2>/dev/null; then echo "ok  $prefix/share/man/$page.gz"; else
+      fail "$prefix/share/man/$page.gz is missing or not gzipped"; fi
   done
   docs=$top/share/doc/u2u-relay/examples
   cmp -s "$docs/tun.conf" "$source_dir/systemd/tun.conf" ||
@@ -67,4 +72,4 @@ if [[ $failures -ne 0 ]]; then
   echo "$failures failure(s)"
   exit 1
 fi
-echo "PASS: programs, example configs and systemd units installed where the README says"
+echo "PASS: programs, example configs, systemd units and man pages installed where the README says"

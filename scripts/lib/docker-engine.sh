@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # u2u_docker_reason and the like are read by the scripts that source this
 # Sourced by scripts/compose-test and tests/system/package_test.sh: a Docker engine and the Debian 12 base images on a
 # Debian 12 machine that may have neither and may not reach Docker Hub (as in CI). Needs root.
 #   u2u_install_missing COMMAND=PACKAGE...  apt-get installs each PACKAGE whose COMMAND is missing

@@ -91,7 +91,7 @@ done
 
 # 2. The man pages.
 man_dir=$root/usr/share/man
-render() { LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$1" 2>&1 >/dev/null; }
+render() { { LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$1" >/dev/null; } 2>&1; }  # warnings
 for page in "$man_dir"/man?/*.gz; do
   out=$(render "$page") || fail "${page#"$root"}: man cannot render it"
   [[ -z $out ]] || fail "${page#"$root"}: man warns:"$'\n'"$out"

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/cli.hpp"
 #include "provision/provision.hpp"
 
 namespace {
@@ -17,32 +18,54 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
-constexpr const char* kUsage = R"(Usage:
-  u2u-provision testbed --out DIR [--base-port N] [options]
-      Writes DIR/ca/{cert,key}.pem, DIR/<role>/{cert,key}.pem and DIR/<role>.yaml for
-      source-ue (port N), relay-ue (N+1) and target-ue (N+2); N defaults to 40100.
+// The layout help2man reads (man/CMakeLists.txt makes u2u-provision(1) from it): usage lines, a description, then
+// sections of options, each option and its text two spaces apart.
+constexpr const char* kUsage = R"(Usage: u2u-provision testbed --out DIR [--base-port N] [options]
+  or:  u2u-provision ca --out DIR [--name NAME] [--days N] [--force]
+  or:  u2u-provision issue --ca CADIR --role ue|relay --user-info-id ID --out DIR [options]
+  or:  u2u-provision --help | --version
+
+Seed step 0 for testbeds: a provisioning CA, role credentials and ready daemon configurations.
+  testbed  writes DIR/ca/{cert,key}.pem, DIR/<role>/{cert,key}.pem and DIR/<role>.yaml for
+           source-ue (port N), relay-ue (N+1) and target-ue (N+2); N defaults to 40100
+  ca       writes a provisioning CA alone: DIR/{cert,key}.pem
+  issue    writes one credential, DIR/{cert,key}.pem, from the CA in CADIR
+
+Options of testbed:
+      --base-port N          source-ue's port; relay-ue's is N+1, target-ue's N+2 (default 40100)
       --source-address A     where source-ue listens (default 127.0.0.1)
       --relay-address A      where the source reaches relay-ue (default 127.0.0.1)
       --target-address A     where relay-ue reaches target-ue (default 127.0.0.1)
       --relay-listen A       where relay-ue binds (default: --relay-address; 0.0.0.0 for a relay
                              with one leg on each network)
-      --source-id ID, --relay-id ID, --target-id ID     User Info IDs (default source-ue, relay-ue, target-ue)
-      --log-format text|json the configs' log format (default text)
+      --relay-target-address A
+                             the relay's address on the target's network, where it has two legs
+      --source-id ID, --relay-id ID, --target-id ID
+                             User Info IDs (default source-ue, relay-ue, target-ue)
+      --log-format FORMAT    the configs' log format: text (default) or json
       --discovery neighbours|multicast
                              configs that find the relay and the target by discovery (no static
                              addresses): to each other's discovery ports (source N+10, relay N+11,
                              target N+12), or over a multicast group (all on port N+10)
       --discovery-model A|B  Model A (announcements, the default) or Model B (solicitation/response)
       --multicast-group G    the group for --discovery multicast (default 239.192.85.50)
-      --relay-target-address A
-                             the relay's address on the target's network, where it has two legs
-      --days N               validity of every certificate (default 365)
+
+Options of ca:
+      --name NAME            the CA's name, its certificate's CN (default u2u-provisioning-ca)
+
+Options of issue:
+      --ca CADIR             the CA's directory, holding cert.pem and key.pem
+      --role ue|relay        the credential's role (extended key usage)
+      --user-info-id ID      the User Info ID, its certificate's CN (1 to 64 characters)
+      --not-before UTC, --not-after UTC
+                             the validity period instead of --days (UTC as 2026-01-31T12:00:00Z)
+
+Options of every command:
+      --out DIR              where the files are written
+      --days N               validity of every certificate from now (default 365)
       --force                overwrite existing keys
-  u2u-provision ca --out DIR [--name NAME] [--days N] [--force]
-      A provisioning CA alone: DIR/{cert,key}.pem.
-  u2u-provision issue --ca CADIR --role ue|relay --user-info-id ID --out DIR
-                      [--days N | --not-before UTC --not-after UTC] [--force]
-      One credential, DIR/{cert,key}.pem, from the CA in CADIR (UTC as 2026-01-31T12:00:00Z).
+  -h, --help                 print this help and exit
+      --version              print the version and exit
 
 Private keys are written with mode 0600. Exit codes: 0 success, 1 failure, 2 bad usage.
 )";
@@ -202,6 +225,10 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "-h" || command == "--help" || command == "help") {
     std::cout << kUsage;
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::cout << daemon::version_text("u2u-provision");
     return kExitOk;
   }
   std::string error;

@@ -13,7 +13,8 @@ namespace u2u::daemon {
 std::string usage(const FlagSpec& spec) {
   std::string text = "Usage: " + spec.program + " --config FILE [options]\n\n" + spec.summary +
                      "\n\nOptions:\n"
-                     "  -c, --config FILE         YAML configuration (see <prefix>/etc/u2u-relay/examples)\n"
+                     "  -c, --config FILE         YAML configuration: u2u-relay.yaml(5), with documented examples\n"
+                     "                            in <prefix>/share/doc/u2u-relay/examples\n"
                      "      --check-config        validate the configuration and credentials, then exit\n"
                      "                            (0 good, 2 bad)\n"
                      "      --log-format FORMAT   text (default) or json: one JSON object per line on stdout\n";

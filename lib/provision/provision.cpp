@@ -67,9 +67,9 @@ std::string hex24(wire::Layer2Id id) {
 std::string common_yaml(const std::string& role, const Host& h, const std::string& log_format) {
   std::ostringstream y;
   y << "# " << role << " configuration, written by u2u-provision testbed.\n"
-    << "# Every key is documented in config/" << role << ".yaml of the source tree\n"
-    << "# (installed as <prefix>/etc/u2u-relay/examples/" << role << ".yaml: /usr/local/etc/... by default and in\n"
-    << "# the Docker image). Relative paths are relative to this file.\n"
+    << "# Every key is documented in u2u-relay.yaml(5) and in config/" << role << ".yaml of the source tree\n"
+    << "# (installed as /usr/share/doc/u2u-relay/examples/" << role << ".yaml by the Debian package and in the\n"
+    << "# Docker image). Relative paths are relative to this file.\n"
     << "user_info_id: " << h.user_info_id << "\n"
     << "layer2_id: " << hex24(h.layer2_id) << "\n"
     << "listen:\n"

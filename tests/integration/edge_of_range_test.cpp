@@ -3,6 +3,8 @@
 // scripts/reliability's scenarios; no timing assertions beyond generous deadlines.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "integration/process.hpp"
 
 namespace u2u::test {
@@ -24,6 +26,10 @@ EdgeRun run_through_proxies(LoopbackTestbed& tb, const std::vector<std::string>&
   Impair to_relay(tb.dir() + "/impair-source-hop.log", relay_port, source_hop);
   Impair to_target(tb.dir() + "/impair-target-hop.log", target_port, target_hop);
   repoint(tb.config("relay-ue"), target_port, to_target.port);
+  // Every source comes from the proxy's one address: the relay's limits per sending host (5 new requests/s, 16
+  // pending) would throttle them as one host, which is not what these tests measure.
+  std::ofstream(tb.config("relay-ue"), std::ios::app)
+      << "max_pending_per_host: 4096\nrate_limit:\n  per_second: 100000\n  burst: 100000\n";
   tb.start_relay();
   tb.start_target();
   EdgeRun r;

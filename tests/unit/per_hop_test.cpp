@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <map>
 #include <random>
 
 #include "protocol/transcript.hpp"
@@ -140,6 +141,38 @@ TEST(PerHop, TheRelayAnswersACopyOfTheLinkConfirmWithTheAcknowledgementItHoldsAn
   ASSERT_GE(confirms, 2u);
   EXPECT_EQ(sent(log, kRelayEndpoint, kTargetEndpoint, wire::MessageType::kLinkConfirm), confirms);
   EXPECT_EQ(tb.net.events("target-ue", "link_established").size(), 1u);
+}
+
+// The keep-alive and the release, per hop: the source's own copies never reach the relay after the first, and the
+// target's first answer to each is lost; the relay's timer carries both, and its copy of a keep-alive answers the
+// counter it was sent for.
+TEST(PerHop, TheRelaySendsAKeepaliveAndAReleaseAgainUntilTheTargetAnswersThem) {
+  const TestPki pki;
+  const Parties p(pki);
+  Testbed tb(p.source, p.relay, p.target);
+  tb.run();
+  ASSERT_TRUE(completed(tb));
+  std::map<std::pair<wire::MessageType, std::uint32_t>, int> from_source, answers_lost;
+  tb.net.on_flight = [&](InFlight& f) {
+    const auto d = wire::decode_datagram(f.datagram);
+    const auto* m = d ? std::get_if<wire::LinkMessage>(&d->message.body) : nullptr;
+    if (m == nullptr) return true;
+    const auto key = std::make_pair(m->type, m->keepalive_counter.value_or(0));
+    if (f.from == kSourceEndpoint) return ++from_source[key] == 1;
+    if (f.from == kTargetEndpoint && f.to == kRelayEndpoint) return ++answers_lost[key] > 1;
+    return true;
+  };
+  // Three keep-alives (T5084 10 s), then the release.
+  Now now = tb.fire_timers(later(test_now(), 35s));
+  EXPECT_EQ(tb.net.events("source-ue", "keepalive").size(), 3u);
+  EXPECT_FALSE(tb.net.has("source-ue", "link_lost"));
+  now = later(now, 1s);
+  tb.net.deliver(kSourceEndpoint, "source-ue", tb.source.release(now), now);
+  tb.fire_timers(later(now, 10s));
+  const auto released = tb.net.events("source-ue", "link_released");
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(str(released[0], "acknowledged"), "yes");
+  EXPECT_EQ(tb.relay.link_count(), 0u);
 }
 
 TEST(PerHop, AnExpiredPendingRequestIsNeverResurrected) {

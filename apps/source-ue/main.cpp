@@ -29,7 +29,8 @@ protocol::SourceConfig source_config(protocol::LocalParty self, const config::So
       .t5085 = {file.keepalive_timeout, file.keepalive_max_tries, 1, protocol::kJitterPercent},
       .forward_secrecy = file.forward_secrecy,
       .max_link_lifetime = file.link_max_lifetime,
-      .data_suites = file.data.algorithms};
+      .data_suites = file.data.algorithms,
+      .rekeying = {file.data.rekey_after, {file.t5080, file.max_tries, 2, protocol::kJitterPercent, file.t5080_max}}};
 }
 
 int main(int argc, char** argv) {
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
       data_plane->link_up(daemon::event_text(e, "session"), *source.link_digest(), *source.keys(),
                           source.config().relay_endpoint, source.config().relay_layer2_id);
     }
+    if (data_plane && e.name == "rekey_answered" && source.next_keys() != nullptr) {
+      data_plane->rekey_next(daemon::event_text(e, "session"), *source.next_keys());
+    }
+    if (data_plane && e.name == "rekeyed" && source.keys() != nullptr) {
+      data_plane->rekeyed(daemon::event_text(e, "session"), *source.keys());
+    }
     if (data_plane && (e.name == "link_lost" || e.name == "link_released")) {
       data_plane->link_down(daemon::event_text(e, "session"), e.name);
     }
@@ -151,7 +158,11 @@ int main(int argc, char** argv) {
     data_plane->on_exhausted([&](const std::string&) {
       if (!once && !stopping) begin_after(Millis(0));
     });
+    data_plane->on_rekey_wanted([&](const std::string&, const std::string& trigger) {
+      service.runner().dispatch(source.rekey(trigger, now()));
+    });
   }
+  service.on_rekey_request([&] { service.runner().dispatch(source.rekey("signal", now())); });
   service.on_shutdown([&] { release_and_stop(result); });
   service.on_reload([&]() -> Status {
     std::vector<std::string> reload_warnings;

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   daemon::data_warnings(file.data, warnings);
   if (options.check_config) return daemon::config_ok(kSpec, file.common.file, warnings);
 
+  protocol::RekeyingConfig rekeying;  // T5080's default schedule for its messages (docs/protocol.md 12.4)
+  rekeying.after = file.data.rekey_after;
   protocol::TargetUe target(protocol::TargetConfig{.self = std::move(self),
                                                    .session_timeout = file.session_timeout,
                                                    .max_sessions = file.max_sessions,
@@ -39,7 +41,8 @@ int main(int argc, char** argv) {
                                                    .replay_cache_size = file.replay_cache_size,
                                                    .link_timeout = file.link_timeout,
                                                    .max_link_lifetime = file.link_max_lifetime,
-                                                   .data_suites = file.data.algorithms});
+                                                   .data_suites = file.data.algorithms,
+                                                   .rekeying = rekeying});
   daemon::Service service(kSpec, options, file.common);
   if (auto s = service.bind(target, listen); !s) return daemon::config_error(kSpec, s.error());
   if (discovery) {
@@ -64,12 +67,28 @@ int main(int argc, char** argv) {
           data_plane->link_up(session, link->digest, *link->keys, link->relay_endpoint, link->relay_layer2_id);
         }
       }
+    } else if (data_plane && (e.name == "rekey_answered" || e.name == "rekeyed")) {
+      const auto link = target.link_of(daemon::event_text(e, "peer"));
+      if (!link || link->keys == nullptr) return;
+      if (e.name == "rekeyed") {
+        service.record_keys(e, link->keys);
+        data_plane->rekeyed(session, *link->keys);
+      } else if (link->next_keys != nullptr) {
+        data_plane->rekey_next(session, *link->next_keys);
+      }
     } else if (data_plane && (e.name == "link_released" || e.name == "link_expired" || e.name == "link_replaced" ||
                               e.name == "link_revoked")) {
       data_plane->link_down(session, e.name);
     }
   });
-  if (data_plane) service.every(file.data.link_stats_interval, [&] { data_plane->log_link_stats(); });
+  if (data_plane) {
+    service.every(file.data.link_stats_interval, [&] { data_plane->log_link_stats(); });
+    // Rekeying (docs/protocol.md 12): by count for one link, and SIGUSR1 for every link.
+    data_plane->on_rekey_wanted([&](const std::string& session, const std::string& trigger) {
+      service.runner().dispatch(target.rekey(session, trigger, Now::read()));
+    });
+  }
+  service.on_rekey_request([&] { service.runner().dispatch(target.rekey({}, "signal", Now::read())); });
   if (auto* m = service.metrics()) {
     m->gauges([&] { return static_cast<double>(target.session_count()); },
               [&] { return static_cast<double>(target.link_count()); });

@@ -403,6 +403,11 @@ DataFile data(Section& top) {
     s->optional_section("udp_forward");
   }
   d.link_stats_interval = link_stats_interval(*s, "data.link_stats_interval_ms", protocol::kDefaultLinkStatsInterval);
+  d.rekey_after =
+      Millis(1000 * s->integer_or("rekey_after_seconds", 0, 2592000, protocol::kDefaultRekeyAfter.count() / 1000));
+  d.rekey_after_packets = static_cast<std::uint64_t>(
+      s->integer_or("rekey_after_packets", 0, static_cast<std::int64_t>(dataplane::kRekeyForcedAtCount),
+                    static_cast<std::int64_t>(dataplane::kDefaultRekeyAfterPackets)));
   s->done();
   return d;
 }

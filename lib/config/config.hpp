@@ -80,6 +80,10 @@ struct DataFile {
   std::optional<TunFile> tun;
   std::vector<ForwardFile> forwards;
   Millis link_stats_interval = protocol::kDefaultLinkStatsInterval;  // 0: no link_stats
+  // Rekeying (docs/protocol.md 12): when the keys are this old (0: never by time), and after this many PDUs sent
+  // under them (0: only when COUNT nears its end).
+  Millis rekey_after = protocol::kDefaultRekeyAfter;
+  std::uint64_t rekey_after_packets = dataplane::kDefaultRekeyAfterPackets;
   bool enabled() const { return tun.has_value() || !forwards.empty(); }
 };
 

@@ -24,7 +24,11 @@ std::string usage(const FlagSpec& spec) {
   text +=
       "      --version             print the version and exit\n"
       "  -h, --help                print this help and exit\n\n"
-      "Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.\n";
+      "Exit codes: 0 success, 1 failure at run time, 2 bad usage or configuration.\n\n"
+      "Signals:\n"
+      "  SIGTERM, SIGINT           stop (source-ue releases its link first; a second signal stops at once)\n"
+      "  SIGHUP                    reload credentials, CA certificate and deny list; recheck every link\n"
+      "  SIGUSR1                   rekey every link (source-ue, target-ue; relay-ue logs it and goes on)\n";
   return text;
 }
 

@@ -29,6 +29,8 @@ struct DataPlane::Link {
   std::uint64_t sequence = 0;  // when it came up: the target sends on its latest link
   MonoTime came_up{};
   std::optional<MonoTime> last_received;  // the last PDU that verified
+  std::uint64_t rekeys = 0;
+  std::unique_ptr<asio::steady_timer> previous_keys;  // until the previous keys are wiped
 };
 
 struct DataPlane::Forward {
@@ -158,7 +160,9 @@ protocol::Event& DataPlane::with_counters(protocol::Event& e, const Link& link) 
       .with("integrity_failures",
             static_cast<std::int64_t>(c.dropped[static_cast<std::size_t>(dataplane::Drop::kIntegrity)]))
       .with("replays", static_cast<std::int64_t>(c.dropped[static_cast<std::size_t>(dataplane::Drop::kDuplicate)] +
-                                                 c.dropped[static_cast<std::size_t>(dataplane::Drop::kTooOld)]));
+                                                 c.dropped[static_cast<std::size_t>(dataplane::Drop::kTooOld)]))
+      .with("rekeys", static_cast<std::int64_t>(link.rekeys))
+      .with("data_kd_sess_id", static_cast<std::int64_t>(link.data.kd_sess_id()));
   for (std::size_t i = 0; i < c.dropped.size(); ++i) {
     e.with("dropped_" + std::string(dataplane::drop_name(static_cast<dataplane::Drop>(i))),
            static_cast<std::int64_t>(c.dropped[i]));
@@ -192,9 +196,9 @@ void DataPlane::link_up(const std::string& session, const wire::Digest& request_
     current_ = nullptr;
   }
   const dataplane::Suite suite = keys.data_suite;
-  auto data = dataplane::DataLink::create(
-      {suite, dataplane::derive_nrp_keys(keys.kd_sess, suite), direction_, dataplane::link_label(request_digest),
-       dataplane::short_kd_sess_id(keys.kd_sess_id), own_layer2_id_, relay_layer2_id});
+  auto data = dataplane::DataLink::create({suite, dataplane::derive_nrp_keys(keys.kd_sess, suite), direction_,
+                                           dataplane::link_label(request_digest), keys.data_kd_sess_id, own_layer2_id_,
+                                           relay_layer2_id});
   if (!data) {
     log_.emit(protocol::event(protocol::Level::kError, "data_plane_down")
                   .with("session", session)
@@ -202,8 +206,8 @@ void DataPlane::link_up(const std::string& session, const wire::Digest& request_
     return;
   }
   const MonoTime now = Now::read().mono;
-  auto link = std::make_unique<Link>(
-      Link{session, dataplane::link_label(request_digest), std::move(data).value(), relay, ++links_up_, now, {}});
+  auto link = std::make_unique<Link>(Link{
+      session, dataplane::link_label(request_digest), std::move(data).value(), relay, ++links_up_, now, {}, 0, {}});
   current_ = link.get();
   std::string forwards;
   for (const auto& f : data_.forwards) forwards += (forwards.empty() ? "" : ", ") + forward_text(f);
@@ -250,6 +254,51 @@ void DataPlane::link_down(const std::string& session, const std::string& reason)
   }
 }
 
+DataPlane::Link* DataPlane::find(const std::string& session) {
+  for (auto& [label, link] : links_) {
+    if (link->session == session) return link.get();
+  }
+  return nullptr;
+}
+
+void DataPlane::keep_previous(Link& link) {
+  if (!link.previous_keys) link.previous_keys = std::make_unique<asio::steady_timer>(io_);
+  link.previous_keys->expires_after(protocol::kRekeyOldKeysLinger);
+  link.previous_keys->async_wait([&link](boost::system::error_code ec) {
+    if (!ec) link.data.drop_previous();
+  });
+}
+
+void DataPlane::rekey_next(const std::string& session, const protocol::SessionKeys& next) {
+  Link* link = find(session);
+  if (link == nullptr) return;
+  if (auto s = link->data.install_next(dataplane::derive_nrp_keys(next.kd_sess, next.data_suite), next.data_kd_sess_id);
+      !s) {
+    log_.emit(protocol::event(protocol::Level::kError, "data_rekey_failed")
+                  .with("session", session)
+                  .with("reason", s.error().reason));
+  }
+}
+
+void DataPlane::rekeyed(const std::string& session, const protocol::SessionKeys& keys) {
+  Link* link = find(session);
+  if (link == nullptr) return;
+  ++link->rekeys;
+  if (link->data.kd_sess_id() == keys.data_kd_sess_id) return;  // switched already: the peer sent under them
+  if (link->data.use_next(keys.data_kd_sess_id)) {
+    keep_previous(*link);
+    return;
+  }
+  if (auto s = link->data.use_keys(dataplane::derive_nrp_keys(keys.kd_sess, keys.data_suite), keys.data_kd_sess_id);
+      !s) {
+    log_.emit(protocol::event(protocol::Level::kError, "data_rekey_failed")
+                  .with("session", session)
+                  .with("reason", s.error().reason));
+    return;
+  }
+  keep_previous(*link);
+}
+
 void DataPlane::all_down(const std::string& reason) {
   while (!links_.empty()) link_down(links_.begin()->second->session, reason);
 }
@@ -265,6 +314,17 @@ void DataPlane::send(Link& link, std::uint8_t bearer, ByteView payload) {
     return;
   }
   runner_.queue_data(link.relay, ByteView(out_.data(), *n));
+  // Rekeying by count (docs/protocol.md 12.1): asked for at the threshold, and again while none completes.
+  const std::uint64_t sent = link.data.next_count();
+  const auto due = [sent](std::uint64_t at) {
+    return at != 0 && sent >= at && (sent - at) % dataplane::kRekeyRetryPackets == 0;
+  };
+  if (rekey_wanted_ && (due(data_.rekey_after_packets) || due(dataplane::kRekeyForcedAtCount))) {
+    asio::post(io_,
+               [this, session = link.session, trigger = due(dataplane::kRekeyForcedAtCount) ? "count" : "packets"] {
+                 rekey_wanted_(session, trigger);
+               });
+  }
   if (link.data.exhausted()) {
     // COUNT may not repeat under this key: the link ends, later (the caller may still hold what the link owns).
     asio::post(io_, [this, session = link.session] {
@@ -325,7 +385,9 @@ void DataPlane::on_pdu(const Endpoint&, std::span<std::uint8_t> datagram) {
     return;
   }
   link.last_received = Now::read().mono;
-  deliver(link, std::get<dataplane::Delivery>(result));
+  const auto& delivery = std::get<dataplane::Delivery>(result);
+  if (delivery.switched) keep_previous(link);  // the peer sends under the next keys: so does this end now
+  deliver(link, delivery);
 }
 
 void DataPlane::deliver(Link& link, const dataplane::Delivery& d) {

@@ -41,6 +41,17 @@ class DataPlane {
   // The link of `session` is gone (released, lost, expired, replaced, revoked): its keys are dropped.
   void link_down(const std::string& session, const std::string& reason);
   void all_down(const std::string& reason);
+  // Rekeying (docs/protocol.md 12.5). A responder's next keys, received from now on (its sending switches on the
+  // first PDU under them, or at rekeyed()).
+  void rekey_next(const std::string& session, const protocol::SessionKeys& next);
+  // The link's keys are now `keys` (both ends' rekeyed event): sent under from now on; the old ones are received
+  // kRekeyOldKeysLinger longer, then wiped.
+  void rekeyed(const std::string& session, const protocol::SessionKeys& keys);
+  // Called when a link sent data.rekey_after_packets PDUs under its keys ("packets") or COUNT nears its end
+  // ("count"): the owner starts a rekeying.
+  void on_rekey_wanted(std::function<void(const std::string& session, const std::string& trigger)> hook) {
+    rekey_wanted_ = std::move(hook);
+  }
   // Called when a link's COUNT is exhausted: it can send no more and must be established anew.
   void on_exhausted(std::function<void(const std::string& session)> hook) { exhausted_ = std::move(hook); }
   // The runner's data handler: every data PDU ends here (an end forwards none).
@@ -63,6 +74,8 @@ class DataPlane {
   void sweep();
   void dropped(std::string_view reason, const std::string& session);
   void retire(const Link& link);  // adds a link's counters to retired_ before it goes
+  Link* find(const std::string& session);
+  void keep_previous(Link& link);  // the old keys received kRekeyOldKeysLinger longer
   protocol::Event down_event(const Link& link, const std::string& reason) const;
   protocol::Event& with_counters(protocol::Event& e, const Link& link) const;
 
@@ -81,6 +94,7 @@ class DataPlane {
       to_flows_;  // (link, bearer<<16|flow)
   boost::asio::steady_timer sweeper_;
   std::function<void(const std::string&)> exhausted_;
+  std::function<void(const std::string&, const std::string&)> rekey_wanted_;
   std::uint64_t no_link_drops_ = 0;
   std::uint64_t links_up_ = 0;
   // Since the last link went down with none left (issue 15): data_plane_up then reports the gap.

@@ -40,7 +40,7 @@ int config_ok(const FlagSpec& spec, const std::string& file, const std::vector<s
 }
 
 Service::Service(const FlagSpec& spec, const Options& options, const config::Common& common)
-    : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM), hangup_(io_, SIGHUP) {
+    : spec_(spec), common_(common), signals_(io_, SIGINT, SIGTERM), hangup_(io_, SIGHUP), rekey_signal_(io_, SIGUSR1) {
   const logging::Format format = options.log_format.value_or(common.log.format);
   log_ = std::make_unique<logging::EventLog>(spec.program, format, common.log.level);
   if (common.metrics) {
@@ -168,7 +168,7 @@ void Service::started(const std::vector<std::string>& warnings, protocol::Event 
 }
 
 void Service::record_keys(const protocol::Event& established, const protocol::SessionKeys* keys) {
-  if (!key_log_ || keys == nullptr || established.name != "link_established") return;
+  if (!key_log_ || keys == nullptr || (established.name != "link_established" && established.name != "rekeyed")) return;
   const auto* session = established.find("session");
   const std::string id = session != nullptr && std::holds_alternative<std::string>(*session)
                              ? std::get<std::string>(*session)
@@ -189,6 +189,7 @@ void Service::stop(int exit_code) {
       if (metrics_server_) metrics_server_->stop();
       signals_.cancel();
       hangup_.cancel();
+      rekey_signal_.cancel();
       io_.stop();
     };
     if (runner_) {
@@ -213,6 +214,19 @@ void Service::wait_for_hangup() {
       }
     }
     wait_for_hangup();
+  });
+}
+
+void Service::wait_for_rekey_request() {
+  rekey_signal_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (rekey_request_) {
+      rekey_request_();
+    } else {
+      log_->emit(protocol::event(protocol::Level::kInfo, "rekey_request_ignored")
+                     .with("detail", "SIGUSR1 rekeys links at source-ue and target-ue; relay-ue holds no link keys"));
+    }
+    wait_for_rekey_request();
   });
 }
 
@@ -270,6 +284,7 @@ int Service::run() {
   };
   signals_.async_wait(on_signal);
   wait_for_hangup();
+  wait_for_rekey_request();
   runner_->start();
   if (discovery_runner_) discovery_runner_->start();
   if (metrics_server_) metrics_server_->start();

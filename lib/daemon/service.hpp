@@ -98,9 +98,12 @@ class Service {
   void on_shutdown(std::function<void()> hook) { shutdown_ = std::move(hook); }
   // SIGHUP: the hook reloads credentials and trust; its error is logged and the old ones stay.
   void on_reload(std::function<Status()> hook) { reload_ = std::move(hook); }
+  // SIGUSR1: the hook starts a rekeying of every link (docs/protocol.md 12); without one (relay-ue) the signal is
+  // logged and ignored (never the default action, which would end the daemon).
+  void on_rekey_request(std::function<void()> hook) { rekey_request_ = std::move(hook); }
   // Adds the daemon's table sizes to the "stopping" event, so that a log shows what it held at the end.
   void on_status(std::function<void(protocol::Event&)> hook) { status_ = std::move(hook); }
-  // With log.key_log_file: appends the link's KD-sess to the key log (link_established events only).
+  // With log.key_log_file: appends the link's KD-sess to the key log (link_established and rekeyed events only).
   void record_keys(const protocol::Event& established, const protocol::SessionKeys* keys);
   // Calls `tick` every `interval` from run() on (link_stats); a zero interval: never.
   void every(Millis interval, std::function<void()> tick);
@@ -109,13 +112,16 @@ class Service {
 
  private:
   void wait_for_hangup();
+  void wait_for_rekey_request();
   Status bind_when_available(transport::UdpRunner& runner, const Endpoint& local, bool shared, const std::string& key);
   FlagSpec spec_;
   config::Common common_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::signal_set hangup_;
+  boost::asio::signal_set rekey_signal_;
   std::function<void()> shutdown_;
+  std::function<void()> rekey_request_;
   std::function<Status()> reload_;
   std::function<void(protocol::Event&)> status_;
   bool shutting_down_ = false;

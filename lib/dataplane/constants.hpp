@@ -37,6 +37,13 @@ inline constexpr std::uint8_t kDirectionFromTarget = 1;
 // established anew until rekeying exists), far enough below 2^32 that the last PDUs in flight are still received.
 inline constexpr std::uint64_t kCountLimit = (std::uint64_t{1} << 32) - (std::uint64_t{1} << 16);
 
+// Rekeying (docs/protocol.md 12): an end starts one once it sent data.rekey_after_packets PDUs under its keys
+// (default 2^30, a quarter of COUNT's range), and always at kRekeyForcedAtCount, 2^24 PDUs before kCountLimit; while
+// none completes it asks again every kRekeyRetryPackets PDUs. COUNT restarts at 0 under new keys.
+inline constexpr std::uint64_t kDefaultRekeyAfterPackets = std::uint64_t{1} << 30;
+inline constexpr std::uint64_t kRekeyForcedAtCount = kCountLimit - (std::uint64_t{1} << 24);
+inline constexpr std::uint64_t kRekeyRetryPackets = std::uint64_t{1} << 16;
+
 // The replay window (RFC 6479): a ring of kReplayWindowBits bits, of which kReplayWindowSize COUNTs behind the highest
 // are tracked (one word is kept spare so that sliding never clears a tracked COUNT). WireGuard tracks 8,128.
 inline constexpr std::size_t kReplayWindowBits = 4096;

@@ -2,6 +2,9 @@
 // One end's protection of an established link's user data (docs/protocol.md 11): protect() builds data PDUs to the
 // relay with the next COUNT, unprotect() checks a received one (replay window first, then the MAC-I or tag, then the
 // window is moved) and deciphers it in place. Sans-I/O: buffers in, buffers out, no clock.
+// Rekeying (docs/protocol.md 12.5) gives a link a second key set for a while: the next one (a responder's, for
+// receiving until it switches; a PDU that verifies under it switches it) or the previous one (received until the
+// caller drops it). Each set has its own 16-bit KD-sess ID, COUNT and replay window; PDUs are sent under the current.
 #include <memory>
 #include <optional>
 #include <span>
@@ -33,6 +36,7 @@ struct Delivery {
   std::uint8_t bearer = 0;
   std::uint32_t count = 0;
   std::span<std::uint8_t> payload;  // inside the datagram given to unprotect()
+  bool switched = false;            // it verified under the next keys, which are now the current ones
 };
 
 struct DataCounters {
@@ -50,6 +54,19 @@ class DataLink {
   DataLink& operator=(DataLink&&) noexcept;
   ~DataLink();
 
+  // Rekeying. The next keys, for receiving only (a responder's, before its switch); a previous set is dropped.
+  Status install_next(NrpKeys keys, std::uint16_t kd_sess_id);
+  // The next keys become the current ones (the old current are kept as the previous); false when `kd_sess_id` is
+  // not the next set's.
+  bool use_next(std::uint16_t kd_sess_id);
+  // New current keys at once (an initiator's switch); the old current are kept as the previous.
+  Status use_keys(NrpKeys keys, std::uint16_t kd_sess_id);
+  // The previous keys are wiped.
+  void drop_previous();
+  bool holds_previous() const { return other_ != nullptr && !other_is_next_; }
+  bool holds_next() const { return other_ != nullptr && other_is_next_; }
+  std::uint16_t kd_sess_id() const;
+
   // The datagram size of a PDU carrying `payload_size` octets.
   std::size_t datagram_size(std::size_t payload_size) const { return kPduPrefixSize + payload_size + trailer_; }
   std::size_t max_payload() const { return wire::kMaxDatagramSize - kPduPrefixSize - trailer_; }
@@ -63,22 +80,23 @@ class DataLink {
 
   Suite suite() const { return config_.suite; }
   const LinkLabel& label() const { return config_.link_label; }
-  std::uint64_t next_count() const { return next_count_; }
-  bool exhausted() const { return next_count_ >= kCountLimit; }
+  std::uint64_t next_count() const;
+  bool exhausted() const { return next_count() >= kCountLimit; }
   const DataCounters& counters() const { return counters_; }
-  // For tests and the rekeying to come: start sending at `count`.
-  void set_next_count(std::uint64_t count) { next_count_ = count; }
+  // For tests: start sending at `count` under the current keys.
+  void set_next_count(std::uint64_t count);
 
  private:
-  struct Ciphers;
-  DataLink(DataLinkConfig config, std::unique_ptr<Ciphers> ciphers);
+  struct KeySet;
+  static Result<std::unique_ptr<KeySet>> make_key_set(Suite suite, NrpKeys keys, std::uint16_t kd_sess_id);
+  DataLink(DataLinkConfig config, std::unique_ptr<KeySet> keys);
   Drop count_drop(Drop drop);
 
   DataLinkConfig config_;
-  std::unique_ptr<Ciphers> ciphers_;
+  std::unique_ptr<KeySet> current_;
+  std::unique_ptr<KeySet> other_;  // the next or the previous keys, or none
+  bool other_is_next_ = false;
   std::size_t trailer_ = 0;
-  std::uint64_t next_count_ = 0;
-  ReplayWindow window_;
   DataCounters counters_;
 };
 

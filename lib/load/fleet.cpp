@@ -80,7 +80,8 @@ Status Fleet::prepare(const crypto::CertificateAuthority& ca, std::shared_ptr<co
                                                                     .t5080 = options_.t5080,
                                                                     .keepalive_interval = options_.keepalive_interval,
                                                                     .t5085 = options_.t5085,
-                                                                    .forward_secrecy = false});
+                                                                    .forward_secrecy = false,
+                                                                    .rekeying = {}});
     sources_.push_back(std::move(s));
   }
   report_.credential_seconds = std::chrono::duration<double>(Now::read().mono - now.mono).count();

@@ -37,6 +37,10 @@ inline constexpr std::string_view kLabelKeepaliveRequest = "U2U-RELAY-AUTH v1 KE
 inline constexpr std::string_view kLabelKeepaliveResponse = "U2U-RELAY-AUTH v1 KEEPALIVE RESPONSE";
 inline constexpr std::string_view kLabelReleaseRequest = "U2U-RELAY-AUTH v1 RELEASE REQUEST from the source UE";
 inline constexpr std::string_view kLabelReleaseAccept = "U2U-RELAY-AUTH v1 RELEASE ACCEPT from the target UE";
+// Rekeying (docs/protocol.md 12): the REQUEST under the current K_int, the RESPONSE and the CONFIRM under the new one.
+inline constexpr std::string_view kLabelRekeyingRequest = "U2U-RELAY-AUTH v1 REKEYING REQUEST";
+inline constexpr std::string_view kLabelRekeyingResponse = "U2U-RELAY-AUTH v1 REKEYING RESPONSE";
+inline constexpr std::string_view kLabelRekeyingConfirm = "U2U-RELAY-AUTH v1 REKEYING CONFIRM";
 
 // TS 33.220 Annex B.2.0 KDF function codes.
 inline constexpr std::uint8_t kFcKdSess = 0x7F;  // TS 33.536 Annex A: KNRP-sess (here KD-sess)
@@ -50,6 +54,8 @@ inline constexpr std::size_t kIntegrityKeySize = 16;
 inline constexpr std::uint8_t kFcKd = 0xE0;
 inline constexpr std::uint8_t kFcKdId = 0xE1;
 inline constexpr std::uint8_t kFcKdSessId = 0xE2;
+// Rekeying with forward secrecy (docs/protocol.md 12.3): KD' = KDF(KD; FC 0xE3; P0 = the rekeying's ECDH secret).
+inline constexpr std::uint8_t kFcRekeyedKd = 0xE3;
 inline constexpr std::size_t kKeyIdSize = 4;  // octets of KD ID / KD-sess ID, logged as 8 hex digits
 
 // The session label in logs: the first octets of the request digest, shared by all three parties.
@@ -79,6 +85,16 @@ inline constexpr std::chrono::milliseconds kLinkLifetimeGrace{60000};
 // only when its link_stats_interval_ms is set. 0 is off; otherwise at least kMinLinkStatsInterval.
 inline constexpr std::chrono::milliseconds kDefaultLinkStatsInterval{60000};
 inline constexpr std::chrono::milliseconds kMinLinkStatsInterval{1000};
+// Rekeying (issue 15; docs/protocol.md 12): each end starts one when its keys have been in use data.rekey_after_seconds
+// (0: never by time), when it sent data.rekey_after_packets PDUs under them, and always when COUNT reaches
+// dataplane::kRekeyForcedAtCount. A REQUEST is sent again on T5080's schedule until answered, a RESPONSE until
+// confirmed; the tries run out as T5080's (rekey_failed: the old keys stay). After a switch to new keys the old ones
+// are still accepted for kRekeyOldKeysLinger (PDUs and link messages in flight, a peer that has not switched yet),
+// then wiped.
+inline constexpr std::chrono::milliseconds kDefaultRekeyAfter{3600 * 1000};
+inline constexpr std::chrono::milliseconds kMinRekeyAfter{1000};
+inline constexpr std::chrono::milliseconds kRekeyOldKeysLinger{5000};
+inline constexpr std::size_t kRekeyMaxPreviousKeys = 8;  // K_ints kept for link messages, however fast rekeyings come
 // A released link's RELEASE ACCEPT is kept this long for a retransmitted RELEASE REQUEST.
 inline constexpr std::chrono::milliseconds kReleaseLinger{10000};
 // A RELEASE REQUEST is tried at most this often on T5080's schedule (0.5 + 3 x 1 s = 3.5 s, +-20 % jitter): a

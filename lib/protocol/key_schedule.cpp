@@ -1,6 +1,7 @@
 #include "protocol/key_schedule.hpp"
 
 #include "crypto/kdf.hpp"
+#include "dataplane/pdu.hpp"
 #include "protocol/constants.hpp"
 
 namespace u2u::protocol {
@@ -39,7 +40,26 @@ Result<SessionKeys> derive_session_keys(const crypto::PrivateKey& own, const cry
   keys.k_int = derive_k_int(keys.kd_sess);
   keys.kd_id = key_id(keys.kd, kFcKdId);
   keys.kd_sess_id = key_id(keys.kd_sess, kFcKdSessId);
+  keys.forward_secrecy = ephemeral_secret != nullptr;
+  keys.data_kd_sess_id = dataplane::short_kd_sess_id(keys.kd_sess_id);
   return keys;
+}
+
+SessionKeys derive_rekeyed_keys(const SessionKeys& current, const wire::Nonce& source_nonce,
+                                const wire::Nonce& target_nonce, const crypto::SecretBytes* ecdh_secret) {
+  SessionKeys next;
+  next.kd =
+      ecdh_secret != nullptr ? crypto::kdf(current.kd, kFcRekeyedKd, {ecdh_secret->reveal()}) : current.kd.clone();
+  next.kd_sess = derive_kd_sess(next.kd, source_nonce, target_nonce);
+  next.k_int = derive_k_int(next.kd_sess);
+  next.kd_id = key_id(next.kd, kFcKdId);
+  next.kd_sess_id = key_id(next.kd_sess, kFcKdSessId);
+  next.data_suite = current.data_suite;
+  next.forward_secrecy = current.forward_secrecy;
+  next.generation = current.generation + 1;
+  next.data_kd_sess_id = dataplane::short_kd_sess_id(next.kd_sess_id);
+  if (next.data_kd_sess_id == current.data_kd_sess_id) ++next.data_kd_sess_id;
+  return next;
 }
 
 }  // namespace u2u::protocol

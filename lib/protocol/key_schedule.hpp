@@ -16,6 +16,11 @@ struct SessionKeys {
   std::string kd_id;                                           // 8 hex digits, safe to log
   std::string kd_sess_id;                                      // 8 hex digits, safe to log
   dataplane::Suite data_suite = dataplane::Suite::kAes128Gcm;  // negotiated in steps 1 and 5 (docs/protocol.md 11.2)
+  bool forward_secrecy = false;  // the link was made with ephemeral keys: so is every rekeying of it
+  std::uint32_t generation = 0;  // 0 from the handshake, then one more per rekeying (docs/protocol.md 12)
+  // The 16-bit KD-sess ID data PDUs carry (docs/protocol.md 11.4): the KD-sess ID's first two octets, one more when a
+  // rekeying's would equal that of the keys it replaces, so that the two key sets a receiver holds always differ.
+  std::uint16_t data_kd_sess_id = 0;
 };
 
 // KD = KDF(Z; FC 0xE0; P0 = source User Info ID; P1 = target User Info ID), Z the P-256 ECDH secret.
@@ -29,6 +34,13 @@ crypto::SecretBytes derive_kd_sess(const crypto::SecretBytes& kd, const wire::No
 crypto::SecretBytes derive_k_int(const crypto::SecretBytes& kd_sess);
 // ID = the first 4 octets of KDF(key; FC), hex.
 std::string key_id(const crypto::SecretBytes& key, std::uint8_t fc);
+
+// Rekeying (docs/protocol.md 12.3): the link's next keys from `current` and the rekeying's two nonces, the source
+// UE's as P0 and the target UE's as P1 whoever started it: KD-sess' = KDF(KD'; FC 0x7F; P0; P1), with KD' = KD, or on
+// a link with forward secrecy KD' = KDF(KD; FC 0xE3; P0 = `ecdh_secret`), the ECDH secret of the two fresh ephemeral
+// keys. The generation is one more than current's.
+SessionKeys derive_rekeyed_keys(const SessionKeys& current, const wire::Nonce& source_nonce,
+                                const wire::Nonce& target_nonce, const crypto::SecretBytes* ecdh_secret);
 
 // The whole schedule from one side's private key and the other side's public key.
 // `ephemeral_secret` is the ephemeral ECDH secret of the forward secrecy option, or nullptr.

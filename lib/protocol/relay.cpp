@@ -526,6 +526,22 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
   const RelayTarget& target = r.target;
   const bool from_source = from == r.source_endpoint && datagram.source == r.source_layer2_id;
   const bool from_target = from == target.endpoint && datagram.source == target.layer2_id;
+  if (wire::is_rekeying_message(m.type)) {
+    // Docs/protocol.md 12: from either end of a link up, to the other, unchanged; the ends send them again
+    // themselves. Like every link message, they keep the route alive.
+    if (r.stage != Route::Stage::kLinked || (!from_source && !from_target)) {
+      out.events.push_back(
+          dropped_event("rekeying message of no link up between its sender and this relay", from, m.request_digest));
+      return out;
+    }
+    out.send.push_back(
+        from_source ? Outbound{target.endpoint,
+                               wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)}
+                    : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
+                                                                        datagram.message.bytes)});
+    schedule_link(it->first, r, now);
+    return out;
+  }
   const bool source_sends = m.type == wire::MessageType::kLinkConfirm ||
                             m.type == wire::MessageType::kKeepaliveRequest ||
                             m.type == wire::MessageType::kReleaseRequest;

@@ -205,6 +205,10 @@ Output SourceUe::on_accept(const wire::Message& message, const Now& now) {
   link.credentials = std::move(verified->credentials);
   link.end_of_life = link.credentials.end_of_life(now, config_.max_link_lifetime);
   link.end_of_life_reason = link.credentials.end_of_life_reason(now, config_.max_link_lifetime);
+  link.rekeying.emplace(LinkEnd::kSource, config_.rekeying,
+                        LinkAddress{config_.relay_endpoint, config_.self.layer2_id, config_.relay_layer2_id,
+                                    link.digest, link.session, config_.self.user_info_id, accept.target_user_info_id},
+                        now.mono);
   // Step 9 (key confirmation, after the seed): LINK CONFIRM through the relay, again on T5080 until acknowledged.
   Bytes confirm = wire::encode_link_confirm_unsigned(link.digest);
   wire::append_mac(confirm, link_confirm_mac(link.keys.k_int, message.originator_part(), confirm));
@@ -264,6 +268,11 @@ Output SourceUe::on_link_message(const wire::Message& message, const Now& now) {
         dropped_event("link message for no link of this UE", config_.relay_endpoint, m.request_digest));
     return out;
   }
+  if (wire::is_rekeying_message(m.type)) {
+    // Docs/protocol.md 12: only on a link up at both ends.
+    if (state_ != State::kEstablished || !link_->confirmed) return out;
+    return link_->rekeying->on_message(message, link_->keys, random_, now);
+  }
   std::string_view label;
   switch (m.type) {
     case wire::MessageType::kLinkConfirmAck: label = kLabelLinkConfirmAck; break;
@@ -273,7 +282,7 @@ Output SourceUe::on_link_message(const wire::Message& message, const Now& now) {
       out.events.push_back(dropped_event("a source UE takes no such link message", config_.relay_endpoint));
       return out;
   }
-  if (!mac_equal(m.mac, link_mac(link_->keys.k_int, label, message.covered_by_mac()))) {
+  if (!link_->rekeying->verify(message, label, link_->keys, out, now)) {
     // Unauthenticated: logged, not acted on, so that a forgery cannot end or confuse the link.
     out.events.push_back(
         check_failed_event(0, link_->session,
@@ -311,7 +320,7 @@ Output SourceUe::release(const Now& now) {
   policy.max_tries = std::min(policy.max_tries, kReleaseMaxTries);
   link_->release.start(
       config_.relay_endpoint,
-      link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, Cause::kNoLongerNeeded, {}},
+      link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, Cause::kNoLongerNeeded, {}, {}, {}, {}},
                     kLabelReleaseRequest),
       now.mono, policy, random_);
   out.send.push_back(link_->release.outbound());
@@ -374,14 +383,16 @@ Output SourceUe::on_timer(const Now& now) {
     case Retransmission::Tick::kNothing: break;
   }
   if (!link_->confirmed) return out;
+  out.merge(link_->rekeying->on_timer(link_->keys, random_, now));
   // T5084: a keep-alive when the interval has passed; T5085: sent again until answered, then the link is lost.
   if (!link_->keepalive.active() && now.mono >= link_->next_keepalive) {
     ++link_->keepalive_counter;
     link_->keepalive_sent = now.mono;
     link_->keepalive.start(
         config_.relay_endpoint,
-        link_datagram({wire::MessageType::kKeepaliveRequest, link_->digest, link_->keepalive_counter, {}, {}},
-                      kLabelKeepaliveRequest),
+        link_datagram(
+            {wire::MessageType::kKeepaliveRequest, link_->digest, link_->keepalive_counter, {}, {}, {}, {}, {}},
+            kLabelKeepaliveRequest),
         now.mono, config_.t5085, random_);
     out.send.push_back(link_->keepalive.outbound());
     return out;
@@ -410,8 +421,14 @@ std::optional<MonoTime> SourceUe::next_deadline() const {
       consider(link_->next_keepalive);
     }
     if (state_ == State::kEstablished) consider(link_->end_of_life);
+    if (state_ == State::kEstablished && link_->confirmed) consider(link_->rekeying->next_deadline());
   }
   return next;
+}
+
+Output SourceUe::rekey(std::string trigger, const Now& now) {
+  if (!link_ || state_ != State::kEstablished || !link_->confirmed) return {};
+  return link_->rekeying->start(link_->keys, std::move(trigger), random_, now);
 }
 
 Output SourceUe::recheck(const Now& now) {
@@ -424,9 +441,9 @@ Output SourceUe::recheck(const Now& now) {
 
 Output SourceUe::retire_link(std::string check, std::string reason, Cause cause) {
   Output out;
-  out.send.push_back(
-      {config_.relay_endpoint,
-       link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, cause, {}}, kLabelReleaseRequest)});
+  out.send.push_back({config_.relay_endpoint,
+                      link_datagram({wire::MessageType::kReleaseRequest, link_->digest, {}, cause, {}, {}, {}, {}},
+                                    kLabelReleaseRequest)});
   out.merge(lose_link(std::move(check), std::move(reason)));
   return out;
 }

@@ -8,6 +8,7 @@
 #include "protocol/key_schedule.hpp"
 #include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
+#include "protocol/rekeying.hpp"
 #include "protocol/timers.hpp"
 
 namespace u2u::protocol {
@@ -27,6 +28,7 @@ struct SourceConfig {
   Millis max_link_lifetime = kDefaultLinkMaxLifetime;  // then the link is released and authenticated anew
   // data.algorithms: the user-plane suites offered in step 1, most preferred first (docs/protocol.md 11.2).
   std::vector<dataplane::Suite> data_suites{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
+  RekeyingConfig rekeying;  // data.rekey_after_seconds (docs/protocol.md 12)
 };
 
 class SourceUe final : public Node {
@@ -51,6 +53,12 @@ class SourceUe final : public Node {
   // The request digest that names the established link (its data PDUs carry its first octets), or nullptr.
   const wire::Digest* link_digest() const { return link_ ? &link_->digest : nullptr; }
   const std::optional<Error>& failure() const { return failure_; }
+  // A rekeying of the confirmed link (docs/protocol.md 12), for `trigger` ("packets", "count", "signal"); nothing
+  // when there is no confirmed link or one is under way.
+  Output rekey(std::string trigger, const Now& now);
+  // The next keys this source answered a rekeying with, installed for receiving until the switch, or nullptr.
+  const SessionKeys* next_keys() const { return link_ && link_->rekeying ? link_->rekeying->next() : nullptr; }
+  std::uint64_t rekeys() const { return link_ && link_->rekeying ? link_->rekeying->rekeys() : 0; }
   const SourceConfig& config() const { return config_; }
   // Discovery chose a relay and learnt the target's Layer-2 ID: the next handshake goes through it.
   void select_relay(std::string user_info_id, wire::Layer2Id layer2_id, Endpoint endpoint,
@@ -96,6 +104,7 @@ class SourceUe final : public Node {
     LinkCredentials credentials;  // the target's and the relay's certificates
     MonoTime end_of_life{};
     std::string end_of_life_reason;
+    std::optional<Rekeying> rekeying;
   };
   struct Verified {
     SessionKeys keys;

@@ -62,7 +62,10 @@ Output TargetUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& no
     case wire::MessageType::kLinkConfirm: return on_link_confirm(from, *datagram, now);
     case wire::MessageType::kDirectCommunicationReject: return on_reject(from, *datagram);
     case wire::MessageType::kKeepaliveRequest:
-    case wire::MessageType::kReleaseRequest: return on_link_message(from, *datagram, now);
+    case wire::MessageType::kReleaseRequest:
+    case wire::MessageType::kRekeyingRequest:
+    case wire::MessageType::kRekeyingResponse:
+    case wire::MessageType::kRekeyingConfirm: return on_link_message(from, *datagram, now);
     default: break;
   }
   out.events.push_back(dropped_event("a target UE takes no such message", from));
@@ -436,8 +439,13 @@ Output TargetUe::on_link_confirm(const Endpoint& from, const wire::Datagram& dat
   link.end_of_life_reason = link.credentials.end_of_life_reason(now, config_.max_link_lifetime);
   end_of_life_.schedule(confirm.request_digest,
                         link.credentials.end_of_life(now, config_.max_link_lifetime) + kLinkLifetimeGrace);
-  link.confirm_ack = link_datagram(link, {wire::MessageType::kLinkConfirmAck, confirm.request_digest, {}, {}, {}},
-                                   kLabelLinkConfirmAck);
+  link.confirm_ack = link_datagram(
+      link, {wire::MessageType::kLinkConfirmAck, confirm.request_digest, {}, {}, {}, {}, {}, {}}, kLabelLinkConfirmAck);
+  link.rekeying.emplace(LinkEnd::kTarget, config_.rekeying,
+                        LinkAddress{from, config_.self.layer2_id, s.relay_layer2_id, confirm.request_digest, s.session,
+                                    config_.self.user_info_id, s.source_user_info_id},
+                        now.mono);
+  schedule_rekeying(confirm.request_digest, link);
   out.send.push_back({from, link.confirm_ack});
   link_of_source_[s.source_user_info_id] = confirm.request_digest;
   link_deadlines_.schedule(confirm.request_digest, now.mono + config_.link_timeout);
@@ -455,9 +463,18 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
     return out;
   }
   Link& link = it->second;
+  if (wire::is_rekeying_message(m.type)) {
+    if (!link.release_accept.empty()) return out;  // a released link is rekeyed no more
+    out = link.rekeying->on_message(datagram.message, link.keys, random_, now);
+    schedule_rekeying(it->first, link);
+    link_deadlines_.schedule(m.request_digest, now.mono + config_.link_timeout);
+    return out;
+  }
   const std::string_view label =
       m.type == wire::MessageType::kKeepaliveRequest ? kLabelKeepaliveRequest : kLabelReleaseRequest;
-  if (!mac_equal(m.mac, link_mac(link.keys.k_int, label, datagram.message.covered_by_mac()))) {
+  const bool verified = link.rekeying->verify(datagram.message, label, link.keys, out, now);
+  schedule_rekeying(it->first, link);
+  if (!verified) {
     out.events.push_back(
         check_failed_event(0, link.session,
                            make_error(Cause::kIntegrityFailure, "link_mac",
@@ -466,8 +483,8 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
   }
   if (m.type == wire::MessageType::kReleaseRequest) {
     if (link.release_accept.empty()) {
-      link.release_accept =
-          link_datagram(link, {wire::MessageType::kReleaseAccept, m.request_digest, {}, {}, {}}, kLabelReleaseAccept);
+      link.release_accept = link_datagram(
+          link, {wire::MessageType::kReleaseAccept, m.request_digest, {}, {}, {}, {}, {}, {}}, kLabelReleaseAccept);
       const Cause cause = m.cause.value_or(Cause::kNoLongerNeeded);
       out.events.push_back(link_event(Level::kInfo, "link_released", link)
                                .with("cause", static_cast<std::int64_t>(cause))
@@ -478,6 +495,7 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
         link_of_source_.erase(own);
       }
       end_of_life_.cancel(m.request_digest);
+      rekey_deadlines_.cancel(m.request_digest);
       link_deadlines_.schedule(m.request_digest, now.mono + kReleaseLinger);
     }
     out.send.push_back({from, link.release_accept});
@@ -494,8 +512,9 @@ Output TargetUe::on_link_message(const Endpoint& from, const wire::Datagram& dat
   }
   if (first || counter > link.keepalive_counter) {
     link.keepalive_counter = counter;
-    link.keepalive_response = link_datagram(
-        link, {wire::MessageType::kKeepaliveResponse, m.request_digest, counter, {}, {}}, kLabelKeepaliveResponse);
+    link.keepalive_response =
+        link_datagram(link, {wire::MessageType::kKeepaliveResponse, m.request_digest, counter, {}, {}, {}, {}, {}},
+                      kLabelKeepaliveResponse);
   }
   out.send.push_back({from, link.keepalive_response});
   link_deadlines_.schedule(m.request_digest, now.mono + config_.link_timeout);
@@ -547,7 +566,30 @@ std::optional<TargetUe::LinkView> TargetUe::link_of(std::string_view source_user
   if (own == link_of_source_.end()) return std::nullopt;
   auto it = links_.find(own->second);
   if (it == links_.end()) return std::nullopt;
-  return LinkView{it->first, &it->second.keys, it->second.relay_endpoint, it->second.relay_layer2_id};
+  return LinkView{it->first,
+                  &it->second.keys,
+                  it->second.relay_endpoint,
+                  it->second.relay_layer2_id,
+                  it->second.rekeying->next(),
+                  it->second.rekeying->rekeys()};
+}
+
+void TargetUe::schedule_rekeying(const wire::Digest& digest, const Link& link) {
+  if (const auto at = link.rekeying->next_deadline(); at && link.release_accept.empty()) {
+    rekey_deadlines_.schedule(digest, *at);
+  } else {
+    rekey_deadlines_.cancel(digest);
+  }
+}
+
+Output TargetUe::rekey(std::string_view session, std::string trigger, const Now& now) {
+  Output out;
+  for (auto& [digest, link] : links_) {
+    if (!link.release_accept.empty() || (!session.empty() && link.session != session)) continue;
+    out.merge(link.rekeying->start(link.keys, trigger, random_, now));
+    schedule_rekeying(digest, link);
+  }
+  return out;
 }
 
 Output TargetUe::on_timer(const Now& now) {
@@ -576,6 +618,12 @@ Output TargetUe::on_timer(const Now& now) {
     }
     erase_link(it);
   }
+  while (auto digest = rekey_deadlines_.pop_due(now.mono)) {
+    auto it = links_.find(*digest);
+    if (it == links_.end() || !it->second.release_accept.empty()) continue;
+    out.merge(it->second.rekeying->on_timer(it->second.keys, random_, now));
+    schedule_rekeying(it->first, it->second);
+  }
   // A link whose source did not end it at its end of life (section 7.3).
   while (auto digest = end_of_life_.pop_due(now.mono)) {
     auto it = links_.find(*digest);
@@ -596,6 +644,7 @@ void TargetUe::erase_link(std::map<wire::Digest, Link>::iterator it) {
   }
   link_deadlines_.cancel(it->first);
   end_of_life_.cancel(it->first);
+  rekey_deadlines_.cancel(it->first);
   links_.erase(it);
 }
 
@@ -629,6 +678,7 @@ std::optional<MonoTime> TargetUe::next_deadline() const {
   if (const auto end = end_of_life_.next(); end && (!next || *end < *next)) next = end;
   if (!expiry_order_.empty() && (!next || expiry_order_.front().first < *next)) next = expiry_order_.front().first;
   if (!refusal_order_.empty() && (!next || refusal_order_.front().first < *next)) next = refusal_order_.front().first;
+  if (const auto rekey = rekey_deadlines_.next(); rekey && (!next || *rekey < *next)) next = rekey;
   return next;
 }
 

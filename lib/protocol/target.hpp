@@ -11,6 +11,7 @@
 #include "protocol/key_schedule.hpp"
 #include "protocol/link_credentials.hpp"
 #include "protocol/node.hpp"
+#include "protocol/rekeying.hpp"
 #include "protocol/replay_cache.hpp"
 #include "protocol/shares.hpp"
 #include "protocol/timers.hpp"
@@ -33,6 +34,7 @@ struct TargetConfig {
   // data.algorithms: the user-plane suites this target accepts, most preferred first; it chooses the first the
   // source offered (docs/protocol.md 11.2).
   std::vector<dataplane::Suite> data_suites{dataplane::kDefaultSuites.begin(), dataplane::kDefaultSuites.end()};
+  RekeyingConfig rekeying;  // data.rekey_after_seconds (docs/protocol.md 12)
 };
 
 class TargetUe final : public Node {
@@ -51,8 +53,13 @@ class TargetUe final : public Node {
     const SessionKeys* keys = nullptr;
     Endpoint relay_endpoint;
     wire::Layer2Id relay_layer2_id = 0;
+    const SessionKeys* next_keys = nullptr;  // a rekeying answered and not yet confirmed
+    std::uint64_t rekeys = 0;
   };
   std::optional<LinkView> link_of(std::string_view source_user_info_id) const;
+  // A rekeying of the link of `session` (its label in the logs), or of every link (empty), for `trigger`
+  // (docs/protocol.md 12).
+  Output rekey(std::string_view session, std::string trigger, const Now& now);
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t sessions_of_source(std::string_view user_info_id) const;
   std::size_t sessions_of_relay(const Endpoint& relay) const;
@@ -115,7 +122,10 @@ class TargetUe final : public Node {
     Bytes release_accept;      // non-empty once released; resent for a retransmitted RELEASE REQUEST
     LinkCredentials credentials;
     std::string end_of_life_reason;
+    std::optional<Rekeying> rekeying;
   };
+  // After a link's rekeying changed: its next deadline in rekey_deadlines_.
+  void schedule_rekeying(const wire::Digest& digest, const Link& link);
   Bytes link_datagram(const Link& link, wire::LinkMessage message, std::string_view label) const;
   // Forgets a link (and the source's pointer to it, when it is that source's current link).
   void erase_link(std::map<wire::Digest, Link>::iterator it);
@@ -129,7 +139,8 @@ class TargetUe final : public Node {
   std::map<wire::Digest, Link> links_;
   std::map<std::string, wire::Digest, std::less<>> link_of_source_;
   DeadlineQueue<wire::Digest> link_deadlines_;
-  DeadlineQueue<wire::Digest> end_of_life_;  // each link's end of life, plus kLinkLifetimeGrace
+  DeadlineQueue<wire::Digest> end_of_life_;
+  DeadlineQueue<wire::Digest> rekey_deadlines_;  // each link's end of life, plus kLinkLifetimeGrace
   ReplayCache replay_;
   RateLimiter copy_rate_limit_;
   // Requests refused after their signature work, by the digest of their octets as the relay sent them: an identical

@@ -73,7 +73,9 @@ std::string usage() {
          "Reads the JSON logs of source-ue, relay-ue and target-ue (--log-format json), from one host or three,\n"
          "merges them by time and prints, per handshake (session), the ladder of seed steps 1-8 across the\n"
          "parties with each event's offset from the session's first event, where a check failed (party, check,\n"
-         "cause, reason), and the outcome: link_established at both ends with equal kd_id, or not.\n"
+         "cause, reason), and the outcome: link_established at both ends with equal kd_id, or not. A rekeying of\n"
+         "the link shows its REQUEST, RESPONSE and CONFIRM (logged at debug level) and the rekeyed event of each\n"
+         "end with its generation and kd_sess_id; ends with different keys after a rekeying are a warning.\n"
          "Reads standard input when no FILE is given or FILE is '-'. Lines that are not JSON are skipped and\n"
          "counted on standard error.\n\n"
          "Options:\n"
@@ -82,8 +84,8 @@ std::string usage() {
          "      --version      print the version and exit\n"
          "  -h, --help         print this help and exit\n\n"
          "Exit codes: 0 every session shown was established at both ends, 1 some failed or never completed\n"
-         "(or there was no session to show, or a link failed before any request was sent), 2 bad usage or an\n"
-         "input or output file that cannot be used.\n";
+         "(or there was no session to show, or a link failed before any request was sent, or a rekeying left\n"
+         "the ends with different keys), 2 bad usage or an input or output file that cannot be used.\n";
 }
 
 int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -177,7 +179,7 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   if (shown.empty()) return kExitNotEstablished;
   if (!options->session && timeline.failures_without_session > 0) return kExitNotEstablished;
   for (const Session* s : shown) {
-    if (s->outcome != Outcome::kEstablished) return kExitNotEstablished;
+    if (s->outcome != Outcome::kEstablished || !s->warnings.empty()) return kExitNotEstablished;
   }
   return kExitEstablished;
 }

@@ -13,6 +13,9 @@ namespace u2u::trace {
 std::string render_text(const Session& session);
 // Events without a session, under `title`: with their offsets when `relative`, else with their logged times.
 std::string render_sessionless(const std::vector<Row>& rows, std::string_view title, bool relative);
+// The session's rekeyings in one line ("" when none): how many, the last generation's kd_sess_id at each end, who
+// started them, in how many both ends agree.
+std::string rekeyings_summary(const Session& session);
 // One line: how many sessions ended how.
 std::string render_totals(const std::vector<const Session*>& sessions);
 

@@ -23,6 +23,7 @@ constexpr const char* kRed = "#c62828";
 constexpr const char* kGreen = "#2e7d32";
 constexpr const char* kGrey = "#757575";
 constexpr const char* kOrange = "#ef6c00";
+constexpr const char* kBlue = "#1565c0";  // rekeying
 
 std::string xml(std::string_view text) {
   std::string out;
@@ -93,9 +94,10 @@ void arrow(Canvas& c, const Layout& layout, const Message& m, int y, std::int64_
   const int x1 = layout.lane_x(m.from);
   const int x2 = layout.lane_x(m.to);
   const int shorten = x2 > x1 ? -4 : 4;  // stop short of the lifeline, where the arrow head is drawn
-  const char* colour = m.reject ? kRed : kBlack;
+  const char* colour = m.reject ? kRed : m.end_to_end ? kBlue : kBlack;
+  const char* head = m.reject ? "reject-head" : m.end_to_end ? "rekey-head" : "head";
   c.line(x1, y, x2 + shorten, y, colour,
-         std::string("stroke-width=\"1.6\" marker-end=\"url(#") + (m.reject ? "reject-head" : "head") + ")\"" +
+         std::string("stroke-width=\"1.6\" marker-end=\"url(#") + head + ")\"" +
              (m.reject ? " stroke-dasharray=\"6,4\"" : ""));
   c.text((x1 + x2) / 2, y - 6, m.label + "  " + offset_text(offset), colour, "text-anchor=\"middle\"", tooltip);
 }
@@ -115,6 +117,9 @@ void mark(Canvas& c, int x, int y, const Row& row, const std::string& tooltip, b
     c.raw("<circle cx=\"" + std::to_string(x) + "\" cy=\"" + std::to_string(y) + "\" r=\"5\" fill=\"" + kGreen +
           "\"/>");
     c.text(label_x, y + 4, label, kGreen, "font-weight=\"bold\"" + anchor, tooltip);
+  } else if (r.event == "rekeyed") {
+    c.raw("<circle cx=\"" + std::to_string(x) + "\" cy=\"" + std::to_string(y) + "\" r=\"5\" fill=\"" + kBlue + "\"/>");
+    c.text(label_x, y + 4, label, kBlue, anchor, tooltip);
   } else if (r.event == "step") {
     c.raw("<rect x=\"" + std::to_string(x - 4) + "\" y=\"" + std::to_string(y - 8) +
           "\" width=\"8\" height=\"16\" fill=\"#ffffff\" stroke=\"" + kBlack + "\"/>");
@@ -158,18 +163,23 @@ std::string render_svg(const std::vector<const Session*>& sessions) {
     for (const auto& row : s->rows) {
       const std::string tooltip = tooltip_of(row);
       // A sent message is its arrow; anything else is a mark on the lifeline (a refusal, then its REJECT).
-      const bool arrow_only =
-          !row.messages.empty() && (row.record.event == "step" || row.record.event == "reject_forwarded");
-      if (!arrow_only) {
+      const std::string& event = row.record.event;
+      const bool arrow_only = !row.messages.empty() && (event == "step" || event == "reject_forwarded" ||
+                                                        event == "rekeying" || event == "rekey_answered");
+      const auto draw_mark = [&] {
         y += kLine;
         c.text(kLeft - 110, y + 4, offset_text(row.offset_ms), kGrey, "text-anchor=\"end\"");
         mark(c, layout.lane_x(row.record.role), y, row, tooltip, row.record.role == layout.lanes.back());
-      }
+      };
+      // The initiator's rekeyed: the CONFIRM it sends, then its switch.
+      const bool mark_last = event == "rekeyed";
+      if (!arrow_only && !mark_last) draw_mark();
       for (const auto& m : row.messages) {
         y += kLine;
         c.text(kLeft - 110, y + 4, offset_text(row.offset_ms), kGrey, "text-anchor=\"end\"");
         arrow(c, layout, m, y, row.offset_ms, tooltip);
       }
+      if (mark_last) draw_mark();
     }
     y += 10;
     lifelines.back().second = y;
@@ -185,6 +195,14 @@ std::string render_svg(const std::vector<const Session*>& sessions) {
     y += kTextLine;
     c.text(30, y, "outcome: " + std::string(outcome_name(s->outcome)) + " (" + s->summary + ")",
            outcome_colour(s->outcome));
+    if (!s->rekeys.empty()) {
+      y += kTextLine;
+      c.text(30, y, "rekeyings: " + rekeyings_summary(*s), kBlue);
+    }
+    for (const auto& warning : s->warnings) {
+      y += kTextLine;
+      c.text(30, y, "warning: " + warning, kRed, "font-weight=\"bold\"");
+    }
     for (const auto& note : s->notes) {
       y += kTextLine;
       c.text(30, y, "note: " + note, kGrey);
@@ -217,7 +235,18 @@ std::string render_svg(const std::vector<const Session*>& sessions) {
   c.raw("<circle cx=\"" + std::to_string(lx + 30) + "\" cy=\"" + std::to_string(y + 150) + "\" r=\"3.5\" fill=\"" +
         kGrey + "\"/>");
   c.text(lx + 75, y + 154, "other event (retransmission, pending_expired, ...)", kGrey);
-  y += 170;
+  int legend_height = 166;
+  const bool rekeyed =
+      std::any_of(sessions.begin(), sessions.end(), [](const Session* s) { return !s->rekeys.empty(); });
+  if (rekeyed) {  // only beside rekeyings: a diagram without keeps its legend
+    c.line(lx, y + 172, lx + 60, y + 172, kBlue, "stroke-width=\"1.6\" marker-end=\"url(#rekey-head)\"");
+    c.text(lx + 75, y + 176,
+           "rekeying (docs/protocol.md 12): R1 REQUEST, R2 RESPONSE, R3 CONFIRM from one end to the other, forwarded "
+           "unchanged by the relay; rekeyed at each end with its generation and kd_sess_id",
+           kBlue);
+    legend_height += 22;
+  }
+  y += legend_height + 4;
   const int width = std::max(layout.width(), c.right() + 20);
   const int height = y + 10;
 
@@ -233,8 +262,13 @@ std::string render_svg(const std::vector<const Session*>& sessions) {
       << kBlack << "\"/></marker>\n"
       << "<marker id=\"reject-head\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" "
          "orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\""
-      << kRed << "\"/></marker>\n"
-      << "</defs>\n";
+      << kRed << "\"/></marker>\n";
+  if (rekeyed) {
+    svg << "<marker id=\"rekey-head\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" "
+           "orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\""
+        << kBlue << "\"/></marker>\n";
+  }
+  svg << "</defs>\n";
   svg << "<rect x=\"0\" y=\"0\" width=\"" << width << "\" height=\"" << height << "\" fill=\"#ffffff\"/>\n";
   svg << "<text x=\"14\" y=\"24\" font-size=\"15\" font-weight=\"bold\" fill=\"" << kBlack
       << "\">UE-to-UE relay authentication (3GPP TR 33.740 KI #2): " << sessions.size()
@@ -254,8 +288,8 @@ std::string render_svg(const std::vector<const Session*>& sessions) {
   for (const int sy : separators) {
     svg << "<line x1=\"14\" y1=\"" << sy << "\" x2=\"" << width - 14 << "\" y2=\"" << sy << "\" stroke=\"#d0d0d0\"/>\n";
   }
-  svg << "<rect x=\"" << 20 << "\" y=\"" << legend_top << "\" width=\"" << width - 40
-      << "\" height=\"166\" fill=\"none\" stroke=\"#bdbdbd\"/>\n";
+  svg << "<rect x=\"" << 20 << "\" y=\"" << legend_top << "\" width=\"" << width - 40 << "\" height=\"" << legend_height
+      << "\" fill=\"none\" stroke=\"#bdbdbd\"/>\n";
   svg << c.str();
   svg << "</svg>\n";
   return svg.str();

@@ -1,6 +1,8 @@
 // The ladder as text: one column per party (source-ue, relay-ue, target-ue, then others), one row per event.
 #include <algorithm>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "trace/render.hpp"
 
@@ -23,14 +25,24 @@ std::size_t column_index(const Session& s, const std::string& role) {
   return static_cast<std::size_t>(it - s.columns.begin());
 }
 
-// "1 REQUEST -->" when the message goes to a column on the right, "<-- 5 ACCEPT" when to the left.
+// "1 REQUEST -->" when the message goes to a column on the right, "<-- 5 ACCEPT" when to the left; a message from
+// one end to the other through the relay names where it goes: "R1 REKEYING REQUEST gen 1 --> target-ue".
 std::string arrow_text(const Session& s, const Message& m) {
-  return column_index(s, m.to) > column_index(s, m.from) ? m.label + " -->" : "<-- " + m.label;
+  const bool right = column_index(s, m.to) > column_index(s, m.from);
+  if (m.end_to_end) return printable(right ? m.label + " --> " + m.to : m.to + " <-- " + m.label);
+  return right ? m.label + " -->" : "<-- " + m.label;
+}
+
+// A rekeying event that is its message and nothing more: the REQUEST, the RESPONSE.
+bool rekeying_arrow_only(const Row& row) {
+  return !row.messages.empty() && (row.record.event == "rekeying" || row.record.event == "rekey_answered");
 }
 
 std::string cell_text(const Session& s, const Row& row) {
   const Record& r = row.record;
   if (r.event == "step" && !row.messages.empty()) return arrow_text(s, row.messages.front());
+  if (rekeying_arrow_only(row)) return arrow_text(s, row.messages.front());
+  if (r.event == "rekeyed") return row_label(row);  // its CONFIRM is a line of its own
   std::string text = row_label(row);
   if (r.event == "reject_forwarded" && !row.messages.empty()) return arrow_text(s, row.messages.front()) + " forwarded";
   for (const auto& m : row.messages) text += ", " + m.label.substr(0, m.label.find(' ')) + " to " + m.to;
@@ -95,6 +107,22 @@ std::string row_label(const Row& row) {
   if (r.event == "reject_forwarded") {
     return printable("REJECT #" + std::to_string(r.number("cause").value_or(0)) + " forwarded to " + r.text("to"));
   }
+  if (r.event == "rekeying" || r.event == "rekey_answered") {
+    if (!row.messages.empty()) return row.messages.front().label;
+  }
+  if (r.event == "rekeyed") {
+    // "rekeyed gen 1 kd_sess_id 4ca0d166 as initiator (time), same at target-ue"
+    std::string text = "rekeyed" + (r.number("generation") ? " gen " + std::to_string(*r.number("generation")) : "") +
+                       " kd_sess_id " + r.text("kd_sess_id");
+    if (r.text("kd_renewed") == "yes") text += ", KD renewed: kd_id " + r.text("kd_id");
+    if (const std::string as = r.text("as"); !as.empty()) text += " as " + as;
+    if (const std::string trigger = r.text("trigger"); !trigger.empty()) text += " (" + trigger + ")";
+    if (!row.agreement.empty()) text += ", " + row.agreement;
+    return printable(text);
+  }
+  if (r.event == "rekey_failed" && r.number("generation")) {
+    return printable("rekey_failed gen " + std::to_string(*r.number("generation")) + ": " + r.text("reason"));
+  }
   // Any other event, known or not, by name, with what it says about itself.
   for (const char* key : {"detail", "reason"}) {
     if (const std::string text = r.text(key); !text.empty()) return printable(r.event + ": " + text);
@@ -131,10 +159,16 @@ std::string render_text(const Session& s) {
   }
   out << header << '\n';
   for (const auto& row : s.rows) {
-    std::string line = pad_left(offset_text(row.offset_ms), kOffsetWidth) + "  ";
-    line.append(column_index(s, row.record.role) * kColumnWidth, ' ');
-    line += cell_text(s, row);
-    out << line << '\n';
+    const auto cell = [&](const std::string& role, const std::string& text) {
+      std::string line = pad_left(offset_text(row.offset_ms), kOffsetWidth) + "  ";
+      line.append(column_index(s, role) * kColumnWidth, ' ');
+      out << line << text << '\n';
+    };
+    // The initiator's switch: the CONFIRM it sends, then the switch.
+    if (row.record.event == "rekeyed") {
+      for (const auto& m : row.messages) cell(m.from, arrow_text(s, m));
+    }
+    cell(row.record.role, cell_text(s, row));
   }
 
   if (s.failure) {
@@ -147,8 +181,48 @@ std::string render_text(const Session& s) {
     out << '\n';
   }
   out << "  outcome: " << outcome_name(s.outcome) << " (" << printable(s.summary) << ")\n";
+  if (!s.rekeys.empty()) out << "  rekeyings: " << printable(rekeyings_summary(s)) << '\n';
+  for (const auto& warning : s.warnings) out << "  warning: " << printable(warning) << '\n';
   for (const auto& note : s.notes) out << "  note: " << printable(note) << '\n';
   return out.str();
+}
+
+std::string rekeyings_summary(const Session& s) {
+  if (s.rekeys.empty()) return {};
+  const Rekey& last = s.rekeys.back();
+  std::string text = std::to_string(s.rekeys.size()) + " (generation " + std::to_string(last.generation) + " last, ";
+  const auto id = [](const std::string& value) { return value.empty() ? std::string("none logged") : value; };
+  if (last.source_kd_sess_id == last.target_kd_sess_id) {
+    text += "kd_sess_id " + last.source_kd_sess_id + " at both ends";
+  } else {
+    text += "kd_sess_id " + id(last.source_kd_sess_id) + " at " + std::string(kSourceRole) + ", " +
+            id(last.target_kd_sess_id) + " at " + std::string(kTargetRole);
+  }
+  text += ")";
+  std::vector<std::pair<std::string, std::size_t>> started;  // initiator -> rekeyings, in order of first
+  for (const auto& k : s.rekeys) {
+    const std::string who = k.initiator.empty() ? "an end whose log is missing" : k.initiator;
+    auto it = std::find_if(started.begin(), started.end(), [&](const auto& p) { return p.first == who; });
+    if (it == started.end()) {
+      started.emplace_back(who, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  text += "; started by ";
+  for (std::size_t i = 0; i < started.size(); ++i) {
+    text += (i ? ", " : "") + started[i].first + " " + std::to_string(started[i].second);
+  }
+  std::size_t both = 0, agreed = 0;
+  for (const auto& k : s.rekeys) {
+    if (k.source_kd_sess_id.empty() || k.target_kd_sess_id.empty()) continue;
+    ++both;
+    agreed += k.source_kd_sess_id == k.target_kd_sess_id && k.source_kd_id == k.target_kd_id;
+  }
+  if (both == 0) return text + "; none logged at both ends";
+  text += "; the same keys at both ends in " + std::to_string(agreed) + " of " + std::to_string(both);
+  if (both < s.rekeys.size()) text += " logged at both";
+  return text;
 }
 
 std::string render_totals(const std::vector<const Session*>& sessions) {

@@ -5,13 +5,16 @@
 #include <map>
 #include <numeric>
 #include <tuple>
+#include <utility>
 
 namespace u2u::trace {
 
 namespace {
 
 constexpr int kNoRank = -1;
-constexpr int kLastRank = 100000;  // link_failed: an end gives up after everything it heard
+constexpr int kRekeyRank = 100000;            // a rekeying: after every step of the handshake
+constexpr std::int64_t kMaxRanked = 9000000;  // generations ranked apart (ties only: times order the rest)
+constexpr int kLastRank = 1000000000;         // link_failed: an end gives up after everything it heard
 
 int step_of(const Record& r) {
   if (r.event != "step" && r.event != "check_failed") return 0;
@@ -66,6 +69,43 @@ std::optional<Message> message_of_step(const Record& r, int step) {
   return Message{r.role, to, std::to_string(step) + (name.empty() ? "" : " " + name), false};
 }
 
+// The other end of the link, for a message one end sends to it through the relay.
+std::string other_end(std::string_view role) {
+  if (role == kSourceRole) return std::string(kTargetRole);
+  if (role == kTargetRole) return std::string(kSourceRole);
+  return {};
+}
+
+std::string generation_text(const Record& r) {
+  const auto generation = r.number("generation");
+  return generation ? " gen " + std::to_string(*generation) : "";
+}
+
+// The rekeying messages an end's event shows it sending (docs/protocol.md 12.2; the relay forwards them without a
+// word): `rekeying` the REQUEST (the initiator's R1), `rekey_answered` the RESPONSE (the responder's R2), and the
+// initiator's `rekeyed` the CONFIRM (R3: it sends it as it switches).
+std::optional<Message> message_of_rekeying(const Record& r) {
+  const std::string to = other_end(r.role);
+  if (to.empty()) return std::nullopt;
+  std::string name;
+  if (r.event == "rekeying") name = "R1 REKEYING REQUEST";
+  if (r.event == "rekey_answered") name = "R2 REKEYING RESPONSE";
+  if (r.event == "rekeyed" && r.text("as") == "initiator") name = "R3 REKEYING CONFIRM";
+  if (name.empty()) return std::nullopt;
+  return Message{r.role, to, name + generation_text(r), false, true};
+}
+
+// Where a rekeying event sits within its generation: the REQUEST, a collision, the RESPONSE, the initiator's switch
+// (with its CONFIRM), the responder's, a failure. -1 for other events.
+int rekey_phase(const Record& r) {
+  if (r.event == "rekeying") return 0;
+  if (r.event == "rekey_collision") return 1;
+  if (r.event == "rekey_answered") return 2;
+  if (r.event == "rekeyed") return r.text("as") == "initiator" ? 4 : 6;
+  if (r.event == "rekey_failed") return 8;
+  return -1;
+}
+
 // Where an event sits in the procedure. Only breaks ties between events that different parties logged in the
 // same millisecond; an event without a place of its own takes its predecessor's in the same party's log.
 // Within one step: the end that sends, then the relay that forwards, then the party that verifies.
@@ -77,6 +117,11 @@ int own_rank(const Record& r, int previous) {
   }
   if (r.event == "check_failed" && step != 0) return step * 10 + 2;
   if (r.event == "link_failed") return kLastRank;
+  if (const int phase = rekey_phase(r); phase >= 0) {
+    const auto generation = r.number("generation");
+    if (!generation) return kNoRank;
+    return kRekeyRank + static_cast<int>(std::clamp<std::int64_t>(*generation, 0, kMaxRanked)) * 10 + phase;
+  }
   // The relay passes on a reject that the next party sent after refusing the relay's last message.
   if (r.event == "reject_forwarded") return previous / 10 * 10 + 15;
   return kNoRank;
@@ -87,10 +132,11 @@ Row make_row(const Record& r, std::int64_t start_ms) {
   row.record = r;
   row.offset_ms = r.time_ms - start_ms;
   row.step = step_of(r);
-  row.failure = r.event == "check_failed" || r.event == "link_failed";
+  row.failure = r.event == "check_failed" || r.event == "link_failed" || r.event == "rekey_failed";
   if (r.event == "step" && row.step != 0) {
     if (auto m = message_of_step(r, row.step)) row.messages.push_back(std::move(*m));
   }
+  if (auto m = message_of_rekeying(r)) row.messages.push_back(std::move(*m));
   return row;
 }
 
@@ -317,6 +363,73 @@ void check_clocks(Session& s) {
   }
 }
 
+// The rekeyings (docs/protocol.md 12.6): both ends log rekeyed at their switch with the same generation, kd_sess_id
+// and kd_id. A generation whose two ends differ left them with different keys: a warning, and the later of the two
+// rows says so. A generation logged at one end only is noted (a log that ends before the other end's switch).
+void check_rekeyings(Session& s) {
+  const std::string source(kSourceRole), target(kTargetRole);
+  std::map<std::int64_t, std::size_t> by_generation;
+  for (auto& row : s.rows) {
+    const Record& r = row.record;
+    if (r.event != "rekeyed" || (r.role != source && r.role != target)) continue;
+    const auto generation = r.number("generation");
+    if (!generation) continue;
+    const auto [it, inserted] = by_generation.try_emplace(*generation, s.rekeys.size());
+    if (inserted) s.rekeys.push_back(Rekey{*generation, {}, {}, {}, {}, {}, {}});
+    Rekey& k = s.rekeys[it->second];
+    const bool at_source = r.role == source;
+    std::string& kd_sess_id = at_source ? k.source_kd_sess_id : k.target_kd_sess_id;
+    if (!kd_sess_id.empty()) continue;  // the same generation again at one end: the first counts
+    kd_sess_id = r.text("kd_sess_id");
+    (at_source ? k.source_kd_id : k.target_kd_id) = r.text("kd_id");
+    if (r.text("as") == "initiator" && k.initiator.empty()) {
+      k.initiator = r.role;
+      k.trigger = r.text("trigger");
+    }
+    const std::string& other_sess = at_source ? k.target_kd_sess_id : k.source_kd_sess_id;
+    if (other_sess.empty() || kd_sess_id.empty()) continue;
+    const std::string& other_kd = at_source ? k.target_kd_id : k.source_kd_id;
+    const std::string& own_kd = at_source ? k.source_kd_id : k.target_kd_id;
+    const std::string other = other_end(r.role);
+    if (other_sess == kd_sess_id && other_kd == own_kd) {
+      row.agreement = "same at " + other;
+      continue;
+    }
+    row.failure = true;
+    row.agreement = "DIFFERENT at " + other + ": kd_sess_id " + other_sess +
+                    (other_kd != own_kd ? ", kd_id " + other_kd : std::string());
+    std::string warning = "rekeying generation " + std::to_string(*generation) + ": kd_sess_id " + k.source_kd_sess_id +
+                          " at " + source + ", " + k.target_kd_sess_id + " at " + target;
+    if (k.source_kd_id != k.target_kd_id) {
+      warning += "; kd_id " + k.source_kd_id + " at " + source + ", " + k.target_kd_id + " at " + target;
+    }
+    s.warnings.push_back(warning + ": the two ends hold different keys");
+  }
+  std::sort(s.rekeys.begin(), s.rekeys.end(),
+            [](const Rekey& a, const Rekey& b) { return a.generation < b.generation; });
+
+  const auto present = [&](const std::string& role) {
+    return std::any_of(s.rows.begin(), s.rows.end(), [&](const Row& r) { return r.record.role == role; });
+  };
+  for (const auto& [role, missing_at] : {std::pair{source, target}, std::pair{target, source}}) {
+    if (!present(missing_at)) continue;
+    std::vector<std::int64_t> generations;
+    for (const auto& k : s.rekeys) {
+      const bool here = !(role == source ? k.source_kd_sess_id : k.target_kd_sess_id).empty();
+      const bool there = !(missing_at == source ? k.source_kd_sess_id : k.target_kd_sess_id).empty();
+      if (here && !there) generations.push_back(k.generation);
+    }
+    if (generations.empty()) continue;
+    std::string list;
+    for (std::size_t i = 0; i < generations.size() && i < 5; ++i)
+      list += (i ? ", " : "") + std::to_string(generations[i]);
+    if (generations.size() > 5) list += ", ... (" + std::to_string(generations.size()) + " in all)";
+    s.notes.push_back("rekeyed at " + role + " but not at " + missing_at + " in generation" +
+                      (generations.size() == 1 ? " " : "s ") + list + " (" + missing_at +
+                      "'s log ends before its switch, or it never switched)");
+  }
+}
+
 }  // namespace
 
 std::string_view outcome_name(Outcome outcome) {
@@ -369,6 +482,7 @@ Timeline build_timeline(const std::vector<Record>& merged) {
     name_parties(s);
     judge(s);
     check_clocks(s);
+    check_rekeyings(s);
     timeline.sessions.push_back(std::move(s));
   }
   const std::int64_t last_start = timeline.sessions.empty() ? 0 : timeline.sessions.back().start_ms;

@@ -27,7 +27,8 @@ inline constexpr std::size_t kSignatureSize = 64;
 inline constexpr std::size_t kMacSize = 32;              // HMAC-SHA-256, key confirmation
 inline constexpr std::size_t kEphemeralKeySize = 65;     // P-256 uncompressed point, forward secrecy option
 inline constexpr std::size_t kKeepaliveCounterSize = 4;  // TS 24.554 11.3.20
-inline constexpr std::size_t kMaxDataSuites = 4;         // suites a request may offer
+inline constexpr std::size_t kRekeyingGenerationSize = 4;
+inline constexpr std::size_t kMaxDataSuites = 4;  // suites a request may offer
 
 // Bounds the project sets.
 inline constexpr std::size_t kUserInfoIdMinSize = 1;
@@ -51,13 +52,25 @@ enum class MessageType : std::uint8_t {
   kKeepaliveResponse = 0x11,
   // The target's acknowledgement of a LINK CONFIRM (project-assigned), so that the source stops resending it.
   kLinkConfirmAck = 0x12,
+  // Rekeying of an established link (docs/protocol.md 12; issue 15), modelled on TS 24.554 PROSE DIRECT LINK
+  // REKEYING REQUEST / RESPONSE, with a CONFIRM (after PROSE DIRECT LINK SECURITY MODE COMPLETE) that tells the
+  // responder the initiator holds the new keys. Either end starts one.
+  kRekeyingRequest = 0x13,
+  kRekeyingResponse = 0x14,
+  kRekeyingConfirm = 0x15,
 };
+
+constexpr bool is_rekeying_message(MessageType t) {
+  return t == MessageType::kRekeyingRequest || t == MessageType::kRekeyingResponse ||
+         t == MessageType::kRekeyingConfirm;
+}
 
 // The messages of an established link (and the LINK CONFIRM that establishes it): each is named by the request
 // digest and protected by a MAC under K_int.
 constexpr bool is_link_message(MessageType t) {
   return t == MessageType::kLinkConfirm || t == MessageType::kLinkConfirmAck || t == MessageType::kKeepaliveRequest ||
-         t == MessageType::kKeepaliveResponse || t == MessageType::kReleaseRequest || t == MessageType::kReleaseAccept;
+         t == MessageType::kKeepaliveResponse || t == MessageType::kReleaseRequest ||
+         t == MessageType::kReleaseAccept || is_rekeying_message(t);
 }
 
 // Information element identifiers (project-assigned; names follow the seed and TS 24.554 clause 10.3).
@@ -86,6 +99,11 @@ enum class Iei : std::uint8_t {
   // the one the target chose, each inside its sender's signature (no relay can downgrade them).
   kDataSuitesOffered = 0x13,
   kDataSuiteChosen = 0x14,
+  // Rekeying (docs/protocol.md 12): the generation the new keys will have (1 for the first rekey), the sender's fresh
+  // nonce, and on a link with forward secrecy the sender's fresh ephemeral public key.
+  kRekeyingGeneration = 0x15,
+  kRekeyingNonce = 0x16,
+  kRekeyingEphemeralKey = 0x17,
   kRelayUserInfoId = 0x20,
   kRelayCertificate = 0x21,
   kSign1Relay = 0x22,  // SIGN1-relay, seed step 2

@@ -69,6 +69,17 @@ constexpr IeSpec kKeepaliveSchema[] = {
     {Iei::kKeepaliveCounter, kCounter, kCounter, 0},
     {Iei::kKeyConfirmationMac, kMac, kMac, 0},
 };
+constexpr auto kGeneration = static_cast<std::uint16_t>(kRekeyingGenerationSize);
+constexpr IeSpec kRekeyingSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},      {Iei::kRekeyingGeneration, kGeneration, kGeneration, 0},
+    {Iei::kRekeyingNonce, kNonce, kNonce, 0},  {Iei::kRekeyingEphemeralKey, kEph, kEph, 2},
+    {Iei::kKeyConfirmationMac, kMac, kMac, 0},
+};
+constexpr IeSpec kRekeyingConfirmSchema[] = {
+    {Iei::kRequestDigest, kDig, kDig, 0},
+    {Iei::kRekeyingGeneration, kGeneration, kGeneration, 0},
+    {Iei::kKeyConfirmationMac, kMac, kMac, 0},
+};
 constexpr IeSpec kReleaseRequestSchema[] = {
     {Iei::kRequestDigest, kDig, kDig, 0},
     {Iei::kCause, 1, 1, 0},
@@ -179,6 +190,8 @@ Status decode_link_message(Message& m, MessageType type) {
   std::span<const IeSpec> schema = kLinkDigestMacSchema;
   if (type == MessageType::kKeepaliveRequest || type == MessageType::kKeepaliveResponse) schema = kKeepaliveSchema;
   if (type == MessageType::kReleaseRequest) schema = kReleaseRequestSchema;
+  if (type == MessageType::kRekeyingRequest || type == MessageType::kRekeyingResponse) schema = kRekeyingSchema;
+  if (type == MessageType::kRekeyingConfirm) schema = kRekeyingConfirmSchema;
   detail::Found f{};
   if (auto s = parse_ies(type, m.bytes, schema, f); !s) return s;
   const FoundIe& mac = f[schema.size() - 1];
@@ -186,9 +199,15 @@ Status decode_link_message(Message& m, MessageType type) {
   LinkMessage link;
   link.type = type;
   link.request_digest = fixed<kDigestSize>(f[0]);
-  if (schema.data() == kKeepaliveSchema) {
-    link.keepalive_counter = (std::uint32_t{f[1].value[0]} << 24) | (std::uint32_t{f[1].value[1]} << 16) |
-                             (std::uint32_t{f[1].value[2]} << 8) | f[1].value[3];
+  const auto u32 = [](const FoundIe& ie) {
+    return (std::uint32_t{ie.value[0]} << 24) | (std::uint32_t{ie.value[1]} << 16) | (std::uint32_t{ie.value[2]} << 8) |
+           ie.value[3];
+  };
+  if (schema.data() == kKeepaliveSchema) link.keepalive_counter = u32(f[1]);
+  if (schema.data() == kRekeyingSchema || schema.data() == kRekeyingConfirmSchema) link.rekeying_generation = u32(f[1]);
+  if (schema.data() == kRekeyingSchema) {
+    link.rekeying_nonce = fixed<kNonceSize>(f[2]);
+    if (f[3].present) link.rekeying_ephemeral_key = fixed<kEphemeralKeySize>(f[3]);
   }
   if (schema.data() == kReleaseRequestSchema) link.cause = cause_from_wire(f[1].value[0]);
   link.mac = fixed<kMacSize>(mac);
@@ -220,6 +239,9 @@ std::string_view message_name(MessageType type) {
     case MessageType::kReleaseAccept: return "DIRECT LINK RELEASE ACCEPT";
     case MessageType::kKeepaliveRequest: return "DIRECT LINK KEEPALIVE REQUEST";
     case MessageType::kKeepaliveResponse: return "DIRECT LINK KEEPALIVE RESPONSE";
+    case MessageType::kRekeyingRequest: return "DIRECT LINK REKEYING REQUEST";
+    case MessageType::kRekeyingResponse: return "DIRECT LINK REKEYING RESPONSE";
+    case MessageType::kRekeyingConfirm: return "DIRECT LINK REKEYING CONFIRM";
   }
   return "unknown message";
 }
@@ -246,6 +268,9 @@ std::string_view iei_name(std::uint8_t iei) {
     case Iei::kRelayCertificateDigest: return "Relay certificate digest";
     case Iei::kDataSuitesOffered: return "Data suites offered";
     case Iei::kDataSuiteChosen: return "Data suite chosen";
+    case Iei::kRekeyingGeneration: return "Rekeying generation";
+    case Iei::kRekeyingNonce: return "Rekeying nonce";
+    case Iei::kRekeyingEphemeralKey: return "Rekeying ephemeral public key";
     case Iei::kRelayUserInfoId: return "Relay User Info ID";
     case Iei::kRelayCertificate: return "Relay UE certificate";
     case Iei::kSign1Relay: return "SIGN1-relay";
@@ -284,7 +309,10 @@ Result<Message> decode_message(ByteView bytes) {
     case MessageType::kReleaseRequest:
     case MessageType::kReleaseAccept:
     case MessageType::kKeepaliveRequest:
-    case MessageType::kKeepaliveResponse: status = decode_link_message(m, static_cast<MessageType>(bytes[0])); break;
+    case MessageType::kKeepaliveResponse:
+    case MessageType::kRekeyingRequest:
+    case MessageType::kRekeyingResponse:
+    case MessageType::kRekeyingConfirm: status = decode_link_message(m, static_cast<MessageType>(bytes[0])); break;
     default:
       return make_error(Cause::kProtocolErrorUnspecified, "decode", "unknown message type 0x" + to_hex(bytes.first(1)));
   }
@@ -330,7 +358,7 @@ Bytes encode_accept_unsigned(const DirectCommunicationAccept& a) {
 void append_mac(Bytes& message, const Mac& mac) { put_ie(message, Iei::kKeyConfirmationMac, mac); }
 
 Bytes encode_link_confirm_unsigned(const Digest& request_digest) {
-  return encode_link_message_unsigned(LinkMessage{MessageType::kLinkConfirm, request_digest, {}, {}, {}});
+  return encode_link_message_unsigned(LinkMessage{MessageType::kLinkConfirm, request_digest, {}, {}, {}, {}, {}, {}});
 }
 
 Bytes encode_link_message_unsigned(const LinkMessage& link) {
@@ -347,6 +375,14 @@ Bytes encode_link_message_unsigned(const LinkMessage& link) {
     const auto cause = static_cast<std::uint8_t>(*link.cause);
     put_ie(w, Iei::kCause, ByteView(&cause, 1));
   }
+  if (link.rekeying_generation) {
+    Writer generation;
+    generation.u16(static_cast<std::uint16_t>(*link.rekeying_generation >> 16));
+    generation.u16(static_cast<std::uint16_t>(*link.rekeying_generation));
+    put_ie(w, Iei::kRekeyingGeneration, generation.data());
+  }
+  if (link.rekeying_nonce) put_ie(w, Iei::kRekeyingNonce, *link.rekeying_nonce);
+  if (link.rekeying_ephemeral_key) put_ie(w, Iei::kRekeyingEphemeralKey, *link.rekeying_ephemeral_key);
   return w.take();
 }
 

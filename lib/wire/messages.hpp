@@ -70,12 +70,17 @@ struct DirectCommunicationReject {
 //   LINK CONFIRM, LINK CONFIRM ACK, RELEASE ACCEPT:   request digest, MAC
 //   KEEPALIVE REQUEST, KEEPALIVE RESPONSE:            request digest, keep-alive counter, MAC
 //   RELEASE REQUEST:                                   request digest, cause, MAC
+//   REKEYING REQUEST, REKEYING RESPONSE:               request digest, generation, nonce, [ephemeral key], MAC
+//   REKEYING CONFIRM:                                  request digest, generation, MAC
 struct LinkMessage {
   MessageType type = MessageType::kLinkConfirm;
   Digest request_digest{};
   std::optional<std::uint32_t> keepalive_counter;
   std::optional<Cause> cause;
   Mac mac{};
+  std::optional<std::uint32_t> rekeying_generation;
+  std::optional<Nonce> rekeying_nonce;
+  std::optional<EphemeralKey> rekeying_ephemeral_key;
   bool operator==(const LinkMessage&) const = default;
 };
 

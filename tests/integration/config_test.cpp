@@ -217,6 +217,9 @@ TEST_F(ConfigErrors, BadDataSectionsExit2NamingTheKeyAndTheNullCipherIsAWarning)
        "data.udp_forward.b.bearer"},
       {"data:\n  tunnel: {}\n", "data.tunnel"},
       {"data:\n  link_stats_interval_ms: 500\n", "data.link_stats_interval_ms"},
+      {"data:\n  rekey_after_seconds: -1\n", "data.rekey_after_seconds"},
+      {"data:\n  rekey_after_seconds: 2592001\n", "data.rekey_after_seconds"},
+      {"data:\n  rekey_after_packets: 4278190081\n", "data.rekey_after_packets"},
   };
   for (const auto& [yaml, key] : cases) {
     SCOPED_TRACE(yaml);

@@ -106,7 +106,8 @@ TEST(Daemons, TamperedSourceSignatureIsRefusedByTheRelayWithCause6) {
                                                    .relay_layer2_id = file->relay_layer2_id,
                                                    .relay_endpoint = *Endpoint::parse("127.0.0.1", file->relay.port),
                                                    .target_user_info_id = file->target_user_info_id,
-                                                   .target_layer2_id = file->target_layer2_id});
+                                                   .target_layer2_id = file->target_layer2_id,
+                                                   .rekeying = {}});
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in local{};
   local.sin_family = AF_INET;

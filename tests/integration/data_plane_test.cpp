@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "common/bytes.hpp"
@@ -378,6 +379,156 @@ TEST(DataPlaneDaemons, RelayKilledAndRestartedDuringTrafficTheDataPlaneResumesOn
   EXPECT_EQ(events(tb.log("source-ue"), "link_lost").size(), 1u);
   EXPECT_EQ(events(tb.log("source-ue"), "data_plane_up").size(), 2u);
   EXPECT_EQ(events(tb.log("target-ue"), "link_replaced").size(), 1u) << "the new link replaced the old at the target";
+}
+
+// Adds `line` (indented) at the top of each end's data: section.
+void data_setting(const LoopbackTestbed& tb, const std::string& line) {
+  for (const char* role : {"source-ue", "target-ue"}) {
+    std::string cfg = read_file(tb.config(role));
+    cfg.replace(cfg.find("data:\n"), 6, "data:\n  " + line + "\n");
+    std::ofstream(tb.config(role)) << cfg;
+  }
+}
+
+// The kd_sess_id of each rekeyed event of an end, in order.
+std::vector<std::string> rekeyed_ids(const LoopbackTestbed& tb, const std::string& role) {
+  std::vector<std::string> ids;
+  for (const auto& e : events(tb.log(role), "rekeyed")) ids.push_back(e["kd_sess_id"].get<std::string>());
+  return ids;
+}
+
+// Issue 15: datagrams each way at a steady rate through a UDP forward for `seconds` while both ends rekey every second
+// (data.rekey_after_seconds: 1 at both; the source's timer is reset first at each switch, so it starts those) and the
+// target is sent SIGUSR1 every 1.3 s, so that it starts rekeyings too, sometimes at the same moment as the source.
+// Every datagram arrives once and intact, none is lost at a switch-over, and both ends log the same new keys in the
+// same order.
+void rekey_under_traffic(bool forward_secrecy, int seconds) {
+  ForwardTestbed f;
+  auto& [tb, client, server, listen_port] = f;
+  data_setting(tb, "rekey_after_seconds: 1");
+  if (forward_secrecy) {
+    append(tb.config("source-ue"), "security:\n  forward_secrecy: true\n");
+    append(tb.config("target-ue"), "security:\n  forward_secrecy: true\n");
+  }
+  Daemons d(tb);
+  std::atomic<bool> sending{true}, running{true};
+  std::atomic<std::uint32_t> sent{0};
+  std::map<std::uint32_t, int> up, down;
+  std::size_t corrupted = 0;
+  std::thread echo([&] {
+    while (running) {
+      auto got = server.receive(std::chrono::milliseconds(100));
+      if (!got) continue;
+      const auto index = index_of(got->first);
+      if (got->first != numbered(index, 200, 1)) ++corrupted;
+      if (++up[index] == 1) server.send_to(got->second, numbered(index, 200, 2));
+    }
+  });
+  std::thread back([&] {
+    while (running) {
+      auto got = client.receive(std::chrono::milliseconds(100));
+      if (!got) continue;
+      const auto index = index_of(got->first);
+      if (got->first != numbered(index, 200, 2)) ++corrupted;
+      ++down[index];
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    client.send_to(listen_port, numbered(sent++, 200, 1));
+    if (sent % 260 == 0) tb.target->signal(SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the last ones in flight
+  running = false;
+  echo.join();
+  back.join();
+  std::size_t duplicates = 0;
+  for (const auto* seen : {&up, &down}) {
+    for (const auto& [index, n] : *seen) duplicates += n > 1 ? static_cast<std::size_t>(n - 1) : 0;
+  }
+  EXPECT_EQ(up.size(), sent.load()) << "lost on the way to the target";
+  EXPECT_EQ(down.size(), sent.load()) << "lost on the way back";
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(corrupted, 0u);
+  const Json down_event = d.stop_source();
+  EXPECT_EQ(down_event.value("dropped_keys", -1), 0) << down_event.dump();
+  EXPECT_EQ(down_event.value("dropped", -1), 0) << down_event.dump();
+  // The same keys at both ends after each rekeying, in the same order (the last may be logged at one end only).
+  const auto at_source = rekeyed_ids(tb, "source-ue");
+  const auto at_target = rekeyed_ids(tb, "target-ue");
+  EXPECT_GE(at_source.size(), static_cast<std::size_t>(seconds / 2)) << read_file(tb.log("source-ue"));
+  const std::size_t common = std::min(at_source.size(), at_target.size());
+  EXPECT_LE(std::max(at_source.size(), at_target.size()) - common, 1u);
+  for (std::size_t i = 0; i < common; ++i) EXPECT_EQ(at_source[i], at_target[i]) << "rekeying " << i + 1;
+  EXPECT_GE(down_event.value("rekeys", 0), static_cast<long>(common)) << down_event.dump();
+  const auto roles = events(tb.log("target-ue"), "rekeyed");
+  EXPECT_TRUE(std::any_of(roles.begin(), roles.end(), [](const Json& e) { return e["as"] == "initiator"; }))
+      << "the target started none";
+  if (forward_secrecy) {
+    for (const auto& e : events(tb.log("source-ue"), "rekeyed")) EXPECT_EQ(e["kd_renewed"], "yes") << e.dump();
+  }
+  std::cout << "[ rekeying ] " << seconds << " s, forward secrecy " << (forward_secrecy ? "on" : "off") << ": "
+            << sent.load() << " datagrams each way, all delivered once, across " << common << " rekeyings\n";
+}
+
+TEST(DataPlaneDaemons, BothEndsRekeyingEverySecondUnderSteadyTrafficLoseNoDatagramAndAgreeOnEveryKey) {
+  rekey_under_traffic(false, 20);
+}
+
+TEST(DataPlaneDaemons, WithForwardSecrecyEveryRekeyingRenewsKdAndStillLosesNothing) { rekey_under_traffic(true, 20); }
+
+TEST(DataPlaneDaemons, ASmallRekeyAfterPacketsForcesARekeyingByCount) {
+  ForwardTestbed f;
+  auto& [tb, client, server, listen_port] = f;
+  data_setting(tb, "rekey_after_packets: 100");
+  Daemons d(tb);
+  const Exchange x = exchange(client, server, listen_port, 1000, 20, 5s);
+  EXPECT_EQ(x.delivered_up, 1000u);
+  EXPECT_EQ(x.delivered_down, 1000u);
+  EXPECT_EQ(x.duplicates + x.corrupted, 0u);
+  const Json down = d.stop_source();
+  const auto by_count = events(tb.log("source-ue"), "rekeyed");
+  ASSERT_GE(by_count.size(), 5u) << "1,000 PDUs each way, one rekeying per 100 sent by either end";
+  EXPECT_TRUE(
+      std::any_of(by_count.begin(), by_count.end(), [](const Json& e) { return e.value("trigger", "") == "packets"; }));
+  EXPECT_EQ(down.value("dropped", -1), 0) << down.dump();
+  EXPECT_EQ(rekeyed_ids(tb, "source-ue").front(), rekeyed_ids(tb, "target-ue").front());
+}
+
+TEST(DataPlaneDaemons, Sigusr1StartsARekeyingAtEitherEndAndTheKeyLogGetsEachNewKdSess) {
+  ForwardTestbed f;
+  auto& [tb, client, server, listen_port] = f;
+  for (const char* role : {"source-ue", "target-ue"}) {
+    std::string cfg = read_file(tb.config(role));
+    cfg.replace(cfg.find("  level: info"), 13, "  level: info\n  key_log_file: " + std::string(role) + "-keys.log");
+    std::ofstream(tb.config(role)) << cfg;
+  }
+  Daemons d(tb);
+  d.source->signal(SIGUSR1);
+  const auto first = wait_for_event(tb.log("target-ue"), "rekeyed", 10s);
+  ASSERT_TRUE(first) << read_file(tb.log("source-ue"));
+  EXPECT_EQ((*first)["as"], "responder");
+  tb.target->signal(SIGUSR1);
+  ASSERT_TRUE(wait_for(
+      tb.log("target-ue"), [](const Json& e) { return e["event"] == "rekeyed" && e["as"] == "initiator"; }, 10s));
+  const Exchange x = exchange(client, server, listen_port, 100, 10, 5s);
+  EXPECT_EQ(x.delivered_down, 100u);
+  const auto at_source = rekeyed_ids(tb, "source-ue");
+  ASSERT_EQ(at_source.size(), 2u);
+  EXPECT_EQ(at_source, rekeyed_ids(tb, "target-ue"));
+  // The key log: the handshake's KD-sess, then each rekeying's, the same lines at both ends.
+  const std::string keys = read_file(tb.dir() + "/source-ue-keys.log");
+  EXPECT_EQ(keys, read_file(tb.dir() + "/target-ue-keys.log"));
+  std::vector<std::string> logged_ids;
+  std::istringstream lines(keys);
+  for (std::string tag, session, id, key; lines >> tag >> session >> id >> key;) logged_ids.push_back(id);
+  ASSERT_EQ(logged_ids.size(), 3u) << keys;
+  EXPECT_EQ(std::vector<std::string>(logged_ids.begin() + 1, logged_ids.end()), at_source);
+  // relay-ue, which carries no user data, logs the signal and goes on.
+  tb.relay->signal(SIGUSR1);
+  EXPECT_TRUE(wait_for_event(tb.log("relay-ue"), "rekey_request_ignored", 5s));
+  EXPECT_FALSE(tb.relay->wait(std::chrono::milliseconds(300))) << "relay-ue ended on SIGUSR1";
 }
 
 TEST(DataPlaneDaemons, ATunInterfaceWithoutCapNetAdminIsAOneLineErrorAndExit2) {

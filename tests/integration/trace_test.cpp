@@ -1,6 +1,7 @@
 // u2u-trace on the logs of the real daemons (issue #5 item 4): the ladder of a handshake on loopback, a refusal
-// named where it happened, and the SVG diagram.
+// named where it happened, the SVG diagram, and the rekeyings of a link.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cctype>
 #include <fstream>
@@ -131,6 +132,80 @@ TEST(Trace, RelayCredentialFromAnotherCaIsNamedAtTheTargetAndExits1) {
   for (const char* label : {"1 REQUEST  +", "3 REQUEST  +", "REJECT #6  +", "FAILED relay_certificate_chain"}) {
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   }
+}
+
+// Issue 15: a link that carries user data rekeys on SIGUSR1 at either end; with the ends' logs at debug level the
+// ladder shows each rekeying's REQUEST, RESPONSE and CONFIRM between the ends, and both ends' switch with the same
+// kd_sess_id as the logs have it.
+TEST(Trace, RekeyingsOfARealLinkAreInTheLadderWithTheSameKdSessAtBothEnds) {
+  LoopbackTestbed tb;
+  int listen_port = 0, to_port = 0;  // a UDP forward nobody uses: the link carries user data
+  {
+    const UdpSocket listen_probe, to_probe;
+    listen_port = listen_probe.port();
+    to_port = to_probe.port();
+  }
+  for (const std::string role : {"source-ue", "target-ue"}) {
+    std::string cfg = read_file(tb.config(role));
+    const auto level = cfg.find("  level: info");
+    ASSERT_NE(level, std::string::npos) << cfg;
+    cfg.replace(level, 13, "  level: debug");
+    cfg += role == "source-ue"
+               ? "data:\n  udp_forward:\n    - name: test\n      bearer: 1\n      listen:\n        address: 127.0.0.1\n"
+                 "        port: " +
+                     std::to_string(listen_port) + "\n"
+               : "data:\n  udp_forward:\n    - name: test\n      bearer: 1\n      to:\n        address: 127.0.0.1\n"
+                 "        port: " +
+                     std::to_string(to_port) + "\n";
+    std::ofstream(tb.config(role)) << cfg;
+  }
+  tb.start_relay();
+  tb.start_target();
+  Process source({bin("source-ue"), "--config", tb.config("source-ue")}, tb.log("source-ue"));
+  ASSERT_TRUE(wait_for_event(tb.log("source-ue"), "data_plane_up", 20s)) << read_file(tb.log("source-ue"));
+  source.signal(SIGUSR1);
+  ASSERT_TRUE(wait_for(
+      tb.log("target-ue"), [](const Json& e) { return e["event"] == "rekeyed" && e["generation"] == 1; }, 10s))
+      << read_file(tb.log("source-ue"));
+  tb.target->signal(SIGUSR1);
+  ASSERT_TRUE(wait_for(
+      tb.log("source-ue"), [](const Json& e) { return e["event"] == "rekeyed" && e["generation"] == 2; }, 10s))
+      << read_file(tb.log("target-ue"));
+  ASSERT_TRUE(wait_for(
+      tb.log("target-ue"), [](const Json& e) { return e["event"] == "rekeyed" && e["generation"] == 2; }, 10s));
+  source.signal(SIGTERM);
+  source.wait(15s);
+  ASSERT_TRUE(wait_for_event(tb.log("target-ue"), "link_released", 10s));
+
+  std::string out;
+  EXPECT_EQ(run({bin("u2u-trace"), tb.log("source-ue"), tb.log("relay-ue"), tb.log("target-ue")}, &out), 0) << out;
+  const auto ids = events(tb.log("source-ue"), "rekeyed");
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string id1 = ids[0]["kd_sess_id"], id2 = ids[1]["kd_sess_id"];
+  std::vector<std::string> rekeying;  // party: text, for every rekeying cell of the ladder
+  for (const auto& cell : ladder(out)) {
+    if (cell.text.find("REKEYING") != std::string::npos || cell.text.rfind("rekeyed", 0) == 0) {
+      rekeying.push_back(cell.party + ": " + cell.text);
+    }
+  }
+  EXPECT_EQ(rekeying, (std::vector<std::string>{
+                          "source-ue: R1 REKEYING REQUEST gen 1 --> target-ue",
+                          "target-ue: source-ue <-- R2 REKEYING RESPONSE gen 1",
+                          "source-ue: R3 REKEYING CONFIRM gen 1 --> target-ue",
+                          "source-ue: rekeyed gen 1 kd_sess_id " + id1 + " as initiator (signal)",
+                          "target-ue: rekeyed gen 1 kd_sess_id " + id1 + " as responder, same at source-ue",
+                          "target-ue: source-ue <-- R1 REKEYING REQUEST gen 2",
+                          "source-ue: R2 REKEYING RESPONSE gen 2 --> target-ue",
+                          "target-ue: source-ue <-- R3 REKEYING CONFIRM gen 2",
+                          "target-ue: rekeyed gen 2 kd_sess_id " + id2 + " as initiator (signal)",
+                          "source-ue: rekeyed gen 2 kd_sess_id " + id2 + " as responder, same at target-ue",
+                      }))
+      << out;
+  EXPECT_NE(out.find("  rekeyings: 2 (generation 2 last, kd_sess_id " + id2 +
+                     " at both ends); started by source-ue 1, target-ue 1; the same keys at both ends in 2 of 2\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("warning:"), std::string::npos) << out;
 }
 
 TEST(Trace, TextLogsAreSkippedWithACountAndAMissingLogIsExit2) {

@@ -240,7 +240,7 @@ wire::Digest digest_of_first_request(const Testbed& tb) {
 }
 
 Bytes forged_link_message(wire::MessageType type, const wire::Digest& digest, wire::Layer2Id from, wire::Layer2Id to) {
-  wire::LinkMessage m{type, digest, {}, {}, {}};
+  wire::LinkMessage m{type, digest, {}, {}, {}, {}, {}, {}};
   if (type == wire::MessageType::kReleaseRequest) m.cause = Cause::kNoLongerNeeded;
   Bytes bytes = wire::encode_link_message_unsigned(m);
   wire::Mac mac{};

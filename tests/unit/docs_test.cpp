@@ -78,6 +78,19 @@ TEST(DocsMatchVectors, ProtocolDocumentQuotesTheCurrentVectorValues) {
         << "the target's reject in docs/protocol.md is not current";
   }
   EXPECT_EQ(rejects, 2u);
+  // Section 12.7: the rekeying's values and every one of its datagrams.
+  const auto& rk = j.at("rekeying");
+  for (const char* key : {"source_nonce", "target_nonce", "kd_sess_kdf_input_s", "kd_sess", "k_int", "kd_sess_id"}) {
+    EXPECT_NE(doc.find(rk.at(key).get<std::string>()), std::string::npos) << "rekeying." << key;
+  }
+  for (const char* key : {"ecdh_secret", "kd_kdf_input_s", "kd", "kd_id", "kd_sess", "k_int", "kd_sess_id"}) {
+    EXPECT_NE(doc.find(rk.at("forward_secrecy").at(key).get<std::string>()), std::string::npos)
+        << "rekeying.forward_secrecy." << key;
+  }
+  for (const auto& d : rk.at("datagrams")) {
+    EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
+        << d.at("message").get<std::string>() << " in docs/protocol.md is not current";
+  }
   for (const auto& d : j.at("discovery").at("datagrams")) {
     EXPECT_NE(doc_hex.find(d.at("hex").get<std::string>()), std::string::npos)
         << d.at("message").get<std::string>() << " in docs/protocol.md is not current";

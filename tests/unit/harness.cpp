@@ -58,7 +58,8 @@ protocol::SourceConfig source_config(protocol::LocalParty self) {
                                 .relay_layer2_id = kRelayL2,
                                 .relay_endpoint = kRelayEndpoint,
                                 .target_user_info_id = "target-ue",
-                                .target_layer2_id = kTargetL2};
+                                .target_layer2_id = kTargetL2,
+                                .rekeying = {}};
 }
 
 protocol::RelayConfig relay_config(protocol::LocalParty self) {
@@ -67,7 +68,7 @@ protocol::RelayConfig relay_config(protocol::LocalParty self) {
 }
 
 protocol::TargetConfig target_config(protocol::LocalParty self) {
-  return protocol::TargetConfig{.self = std::move(self)};
+  return protocol::TargetConfig{.self = std::move(self), .rekeying = {}};
 }
 
 Testbed::Testbed(const TestPki& pki)

@@ -417,10 +417,12 @@ TEST(ForgeReject, NothingButARequestOrAnAcceptIsAnswered) {
       wire::encode_datagram(
           kSenderL2, kAddresseeL2,
           wire::encode_reject({digest_of(sample_request(1)), Cause::kCongestion, wire::RejectedBy::kTarget})),
-      wire::encode_datagram(kSenderL2, kAddresseeL2,
-                            wire::encode(wire::LinkMessage{wire::MessageType::kLinkConfirm, {}, {}, {}, {}})),
-      wire::encode_datagram(kSenderL2, kAddresseeL2,
-                            wire::encode(wire::LinkMessage{wire::MessageType::kKeepaliveRequest, {}, 1, {}, {}})),
+      wire::encode_datagram(
+          kSenderL2, kAddresseeL2,
+          wire::encode(wire::LinkMessage{wire::MessageType::kLinkConfirm, {}, {}, {}, {}, {}, {}, {}})),
+      wire::encode_datagram(
+          kSenderL2, kAddresseeL2,
+          wire::encode(wire::LinkMessage{wire::MessageType::kKeepaliveRequest, {}, 1, {}, {}, {}, {}, {}})),
   };
   for (const Direction d : kDirections) {
     for (const Bytes& other : others) {

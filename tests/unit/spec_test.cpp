@@ -154,8 +154,8 @@ TEST(Spec, TheTargetAnswersALinksFirstKeepaliveEvenWithCounterZero) {
   tb.run();
   ASSERT_TRUE(tb.source.confirmed());
   const wire::Digest digest = *tb.source.link_digest();
-  Bytes keepalive =
-      wire::encode_link_message_unsigned({wire::MessageType::kKeepaliveRequest, digest, std::uint32_t{0}, {}, {}});
+  Bytes keepalive = wire::encode_link_message_unsigned(
+      {wire::MessageType::kKeepaliveRequest, digest, std::uint32_t{0}, {}, {}, {}, {}, {}});
   wire::append_mac(keepalive, protocol::link_mac(tb.source.keys()->k_int, protocol::kLabelKeepaliveRequest, keepalive));
   const auto out =
       tb.target.on_datagram(kRelayEndpoint, wire::encode_datagram(kRelayL2, kTargetL2, keepalive), test_now());

@@ -1,8 +1,9 @@
 // u2u-trace's parser, timeline and renderers on in-memory log lines shaped like the daemons' (lib/protocol,
 // lib/logging/event_log.cpp): a success, a refusal at the target, interleaved sessions, three logs merged by
-// time, junk, and events this reader does not know.
+// time, junk, events this reader does not know, and rekeyings of the link.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -423,6 +424,160 @@ TEST(TraceTimeline, ClocksThatDisagreeBetweenHostsAreNoted) {
   const Session s = timeline_of({l.source, l.relay, l.target}).sessions[0];
   ASSERT_FALSE(s.notes.empty());
   EXPECT_NE(s.notes[0].find("step 4 at target-ue is logged"), std::string::npos) << s.notes[0];
+}
+
+// Rekeyings of the link (docs/protocol.md 12) as the two ends log them: `rekeying` (debug) when the initiator sends
+// its REQUEST, `rekey_answered` (debug) when the responder sends its RESPONSE, `rekeyed` (info) at each end's switch.
+std::string rekey_event(int ms, const std::string& role, const std::string& event, int generation,
+                        ordered_json extra = ordered_json::object()) {
+  ordered_json f = {{"user_info_id", role},
+                    {"peer", role == "source-ue" ? "target-ue" : "source-ue"},
+                    {"session", kSession},
+                    {"generation", generation}};
+  for (auto& [k, v] : extra.items()) f[k] = v;
+  std::string text = line(ms, role, event, f);
+  if (event == "rekeying" || event == "rekey_answered") {
+    auto j = ordered_json::parse(text);
+    j["level"] = "debug";
+    text = j.dump();
+  }
+  return text;
+}
+
+std::string rekeyed(int ms, const std::string& role, int generation, const std::string& kd_sess_id,
+                    const std::string& as, const std::string& trigger = "") {
+  ordered_json f = {{"kd_sess_id", kd_sess_id}, {"data_kd_sess_id", 19616}, {"kd_id", "1f2e3d4c5b6a7988"},
+                    {"kd_renewed", "no"},       {"forward_secrecy", "off"}, {"as", as}};
+  if (!trigger.empty()) f["trigger"] = trigger;
+  return rekey_event(ms, role, "rekeyed", generation, f);
+}
+
+// The handshake, then generation 1 started by the source at +100 ms, all four events of it in one millisecond and
+// logged at debug level; generation 2 started by the target at +200 ms, its logs at info level (rekeyed only).
+Logs with_rekeyings(const std::string& target_kd_sess_id_2 = "cb23feef") {
+  Logs l = success(kSession, 0);
+  l.source.push_back(rekey_event(100, "source-ue", "rekeying", 1, {{"trigger", "time"}}));
+  l.target.push_back(rekey_event(100, "target-ue", "rekey_answered", 1, {{"kd_sess_id", "4ca0d166"}}));
+  l.source.push_back(rekeyed(100, "source-ue", 1, "4ca0d166", "initiator", "time"));
+  l.target.push_back(rekeyed(100, "target-ue", 1, "4ca0d166", "responder"));
+  l.target.push_back(rekeyed(200, "target-ue", 2, target_kd_sess_id_2, "initiator", "signal"));
+  l.source.push_back(rekeyed(201, "source-ue", 2, "cb23feef", "responder"));
+  return l;
+}
+
+std::vector<std::string> rekey_rows(const Session& s) {
+  std::vector<std::string> rows;
+  for (const auto& row : s.rows) {
+    const Record& r = row.record;
+    if (r.event.rfind("rekey", 0) == 0) rows.push_back(r.role + " " + r.event + " " + r.text("generation"));
+  }
+  return rows;
+}
+
+TEST(TraceTimeline, RekeyingsAreInTheLadderWithTheirMessagesAndTheSwitchOfBothEnds) {
+  const Logs l = with_rekeyings();
+  // The target's log first: the same millisecond's events of generation 1 still come in protocol order.
+  const Timeline t = timeline_of({l.target, l.relay, l.source});
+  ASSERT_EQ(t.sessions.size(), 1u);
+  const Session& s = t.sessions[0];
+  EXPECT_EQ(rekey_rows(s),
+            (std::vector<std::string>{"source-ue rekeying 1", "target-ue rekey_answered 1", "source-ue rekeyed 1",
+                                      "target-ue rekeyed 1", "target-ue rekeyed 2", "source-ue rekeyed 2"}));
+  std::vector<std::string> arrows;
+  for (const auto& row : s.rows) {
+    for (const auto& m : row.messages) {
+      if (m.end_to_end) arrows.push_back(m.from + ">" + m.to + " " + m.label);
+    }
+  }
+  // Without the debug events of generation 2, its CONFIRM is still known: the initiator sends it as it switches.
+  EXPECT_EQ(arrows,
+            (std::vector<std::string>{
+                "source-ue>target-ue R1 REKEYING REQUEST gen 1", "target-ue>source-ue R2 REKEYING RESPONSE gen 1",
+                "source-ue>target-ue R3 REKEYING CONFIRM gen 1", "target-ue>source-ue R3 REKEYING CONFIRM gen 2"}));
+  ASSERT_EQ(s.rekeys.size(), 2u);
+  EXPECT_EQ(s.rekeys[0].generation, 1);
+  EXPECT_EQ(s.rekeys[0].initiator, "source-ue");
+  EXPECT_EQ(s.rekeys[0].trigger, "time");
+  EXPECT_EQ(s.rekeys[1].initiator, "target-ue");
+  EXPECT_EQ(s.rekeys[1].source_kd_sess_id, "cb23feef");
+  EXPECT_EQ(s.rekeys[1].target_kd_sess_id, "cb23feef");
+  EXPECT_TRUE(s.warnings.empty());
+  EXPECT_EQ(s.outcome, Outcome::kEstablished);
+
+  const std::string text = render_text(s);
+  for (const char* expected : {
+           "   +100 ms  R1 REKEYING REQUEST gen 1 --> target-ue\n",
+           "   +100 ms                                                              source-ue <-- R2 REKEYING RESPONSE "
+           "gen 1\n",
+           "   +100 ms  R3 REKEYING CONFIRM gen 1 --> target-ue\n"
+           "   +100 ms  rekeyed gen 1 kd_sess_id 4ca0d166 as initiator (time)\n",
+           "rekeyed gen 1 kd_sess_id 4ca0d166 as responder, same at source-ue\n",
+           "source-ue <-- R3 REKEYING CONFIRM gen 2\n",
+           "rekeyed gen 2 kd_sess_id cb23feef as initiator (signal)\n",
+           "   +201 ms  rekeyed gen 2 kd_sess_id cb23feef as responder, same at target-ue\n",
+           "  rekeyings: 2 (generation 2 last, kd_sess_id cb23feef at both ends); started by source-ue 1, target-ue 1; "
+           "the same keys at both ends in 2 of 2\n",
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
+  }
+  EXPECT_EQ(text.find("warning:"), std::string::npos) << text;
+
+  const std::string svg = render_svg({&s});
+  for (const char* label : {"R1 REKEYING REQUEST gen 1  +100 ms", "R2 REKEYING RESPONSE gen 1  +100 ms",
+                            "R3 REKEYING CONFIRM gen 1  +100 ms", "R3 REKEYING CONFIRM gen 2  +200 ms",
+                            "rekeyed gen 2 kd_sess_id cb23feef as responder, same at target-ue", "rekey-head",
+                            "rekeyings: 2 (generation 2 last"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+  std::string out;
+  EXPECT_EQ(run_cli({}, join(l.source) + join(l.relay) + join(l.target), &out), kExitEstablished) << out;
+}
+
+TEST(TraceTimeline, RekeyingThatLeavesTheEndsWithDifferentKeysIsAWarningAndExit1) {
+  const Logs l = with_rekeyings("deadbeef");
+  const Timeline t = timeline_of({l.source, l.relay, l.target});
+  const Session& s = t.sessions[0];
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_EQ(s.warnings[0],
+            "rekeying generation 2: kd_sess_id cb23feef at source-ue, deadbeef at target-ue: the two ends hold "
+            "different keys");
+  // The handshake itself established the link; the later of the two rekeyed rows of generation 2 is the failure.
+  EXPECT_EQ(s.outcome, Outcome::kEstablished);
+  const auto failed = std::find_if(s.rows.begin(), s.rows.end(), [](const Row& r) { return r.failure; });
+  ASSERT_NE(failed, s.rows.end());
+  EXPECT_EQ(failed->record.role, "source-ue");
+  EXPECT_EQ(failed->record.text("generation"), "2");
+  const std::string text = render_text(s);
+  EXPECT_NE(text.find("rekeyed gen 2 kd_sess_id cb23feef as responder, DIFFERENT at target-ue: kd_sess_id deadbeef"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  warning: rekeying generation 2: kd_sess_id cb23feef at source-ue, deadbeef at target-ue"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("the same keys at both ends in 1 of 2"), std::string::npos) << text;
+  EXPECT_NE(render_svg({&s}).find("warning: rekeying generation 2"), std::string::npos);
+  std::string out;
+  EXPECT_EQ(run_cli({}, join(l.source) + join(l.relay) + join(l.target), &out), kExitNotEstablished) << out;
+}
+
+TEST(TraceTimeline, RekeyingLoggedAtOneEndOnlyIsNotedAndLogsWithoutRekeyingsKeepTheirLadder) {
+  Logs l = with_rekeyings();
+  l.source.pop_back();  // the source's log ends before its switch to generation 2
+  const Session s = timeline_of({l.source, l.relay, l.target}).sessions[0];
+  EXPECT_TRUE(s.warnings.empty());
+  ASSERT_FALSE(s.notes.empty());
+  EXPECT_EQ(s.notes.back(),
+            "rekeyed at target-ue but not at source-ue in generation 2 (source-ue's log ends before its switch, or it "
+            "never switched)");
+
+  // Without a rekeying: no rekeying line, no rekeying arrow in the legend.
+  const Logs plain = success(kSession, 0);
+  const Session p = timeline_of({plain.source, plain.relay, plain.target}).sessions[0];
+  EXPECT_TRUE(p.rekeys.empty());
+  EXPECT_EQ(render_text(p).find("rekey"), std::string::npos);
+  const std::string svg = render_svg({&p});
+  EXPECT_EQ(svg.find("rekey"), std::string::npos);
+  EXPECT_NE(svg.find("height=\"166\" fill=\"none\""), std::string::npos);  // the legend's frame as it was
 }
 
 TEST(TraceRender, ControlCharactersFromTheLogsNeverReachTheTerminal) {

@@ -186,6 +186,65 @@ TEST_F(ProtocolVectors, EverySuitesKeysAndDataPdusAreByteExact) {
   }
 }
 
+// Section 12.7: the rekeying's messages on both hops and its keys, byte-exact from the handshake's keys and the
+// recorded nonces, through the state machine.
+TEST_F(ProtocolVectors, TheRekeyingIsByteExact) {
+  const auto expected_rekeying = vectors::rekeying_from_json(json);
+  const auto r = vectors::run_rekeying(inputs, actual);
+  EXPECT_TRUE(r.switched);
+  ASSERT_EQ(r.datagrams.size(), 6u);
+  ASSERT_EQ(expected_rekeying.datagrams.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(to_hex(r.datagrams[i]), to_hex(expected_rekeying.datagrams[i])) << i;
+  EXPECT_EQ(to_hex(r.kd_sess), to_hex(expected_rekeying.kd_sess));
+  EXPECT_EQ(to_hex(r.k_int), to_hex(expected_rekeying.k_int));
+  EXPECT_EQ(r.kd_sess_id, expected_rekeying.kd_sess_id);
+  EXPECT_EQ(r.data_kd_sess_id, expected_rekeying.data_kd_sess_id);
+  EXPECT_EQ(to_hex(r.fs_kd), to_hex(expected_rekeying.fs_kd));
+  EXPECT_EQ(to_hex(r.fs_kd_sess), to_hex(expected_rekeying.fs_kd_sess));
+  EXPECT_EQ(r.fs_kd_id, expected_rekeying.fs_kd_id);
+  EXPECT_EQ(r.fs_kd_sess_id, expected_rekeying.fs_kd_sess_id);
+}
+
+// The same from the recorded values alone, as another implementation would check them: the KDF of section 6 over
+// them, and each message's MAC (section 12.2) under its K_int.
+TEST_F(ProtocolVectors, TheRekeyingsKeysAndMacsFollowFromTheRecordedValuesAlone) {
+  const auto r = vectors::rekeying_from_json(json);
+  const crypto::SecretBytes kd(expected.kd);
+  EXPECT_EQ(to_hex(crypto::kdf_input(protocol::kFcKdSess, {r.source_nonce, r.target_nonce})), to_hex(r.kd_sess_input));
+  const auto kd_sess = crypto::kdf(kd, protocol::kFcKdSess, {r.source_nonce, r.target_nonce});
+  EXPECT_EQ(to_hex(kd_sess.reveal()), to_hex(r.kd_sess));
+  EXPECT_EQ(to_hex(protocol::derive_k_int(kd_sess).reveal()), to_hex(r.k_int));
+  EXPECT_EQ(protocol::key_id(kd_sess, protocol::kFcKdSessId), r.kd_sess_id);
+  const crypto::SecretBytes old_k_int(expected.k_int), new_k_int(r.k_int);
+  const std::pair<const crypto::SecretBytes*, std::string_view> mac_of[] = {
+      {&old_k_int, protocol::kLabelRekeyingRequest},
+      {&new_k_int, protocol::kLabelRekeyingResponse},
+      {&new_k_int, protocol::kLabelRekeyingConfirm}};
+  ASSERT_EQ(r.datagrams.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    auto d = wire::decode_datagram(r.datagrams[i]);
+    ASSERT_TRUE(d.ok()) << i;
+    const auto& m = std::get<wire::LinkMessage>(d->message.body);
+    EXPECT_EQ(m.request_digest, expected.request_digest);
+    EXPECT_EQ(m.rekeying_generation, 1u);
+    const auto& [key, label] = mac_of[i / 2];
+    EXPECT_TRUE(protocol::mac_equal(m.mac, protocol::link_mac(*key, label, d->message.covered_by_mac()))) << i;
+    if (i % 2 == 1) {  // the relay's copy: the same message, readdressed
+      EXPECT_EQ(to_hex(ByteView(r.datagrams[i]).subspan(7)), to_hex(ByteView(r.datagrams[i - 1]).subspan(7)));
+    }
+  }
+  // Forward secrecy: KD' from KD and Z_r, then KD-sess' from KD' and the same nonces.
+  const crypto::SecretBytes z(r.fs_secret);
+  EXPECT_EQ(to_hex(crypto::kdf_input(protocol::kFcRekeyedKd, {r.fs_secret})), to_hex(r.fs_kd_input));
+  const auto fs_kd = crypto::kdf(kd, protocol::kFcRekeyedKd, {z.reveal()});
+  EXPECT_EQ(to_hex(fs_kd.reveal()), to_hex(r.fs_kd));
+  EXPECT_EQ(protocol::key_id(fs_kd, protocol::kFcKdId), r.fs_kd_id);
+  const auto fs_kd_sess = crypto::kdf(fs_kd, protocol::kFcKdSess, {r.source_nonce, r.target_nonce});
+  EXPECT_EQ(to_hex(fs_kd_sess.reveal()), to_hex(r.fs_kd_sess));
+  EXPECT_EQ(to_hex(protocol::derive_k_int(fs_kd_sess).reveal()), to_hex(r.fs_k_int));
+  EXPECT_EQ(protocol::key_id(fs_kd_sess, protocol::kFcKdSessId), r.fs_kd_sess_id);
+}
+
 // The recorded data PDUs are accepted by the other end's DataLink and give back the recorded payloads.
 TEST_F(ProtocolVectors, EachRecordedDataPduIsUnprotectedByTheOtherEnd) {
   const crypto::SecretBytes kd_sess(expected.kd_sess);

@@ -80,7 +80,8 @@ wire::DirectCommunicationReject sample_reject() {
 }
 
 wire::LinkMessage sample_link_confirm() {
-  return {MessageType::kLinkConfirm, counting<wire::kDigestSize>(0xC8), {}, {}, counting<wire::kMacSize>(0x37)};
+  return {
+      MessageType::kLinkConfirm, counting<wire::kDigestSize>(0xC8), {}, {}, counting<wire::kMacSize>(0x37), {}, {}, {}};
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -896,6 +897,9 @@ Bounds bounds_of(std::uint8_t iei) {
     case Iei::kKeepaliveCounter: return {wire::kKeepaliveCounterSize, wire::kKeepaliveCounterSize, 0x5A};
     case Iei::kDataSuitesOffered: return {1, wire::kMaxDataSuites, 0x02};
     case Iei::kDataSuiteChosen: return {1, 1, 0x02};
+    case Iei::kRekeyingGeneration: return {wire::kRekeyingGenerationSize, wire::kRekeyingGenerationSize, 0x5A};
+    case Iei::kRekeyingNonce: return {wire::kNonceSize, wire::kNonceSize, 0x5A};
+    case Iei::kRekeyingEphemeralKey: return {wire::kEphemeralKeySize, wire::kEphemeralKeySize, 0x04};
   }
   return {};
 }
@@ -1376,12 +1380,18 @@ namespace {
 std::vector<wire::LinkMessage> every_link_message() {
   const auto digest = counting<wire::kDigestSize>(0x40);
   const auto mac = counting<wire::kMacSize>(0x90);
-  return {{MessageType::kLinkConfirm, digest, {}, {}, mac},
-          {MessageType::kLinkConfirmAck, digest, {}, {}, mac},
-          {MessageType::kKeepaliveRequest, digest, 0x01020304u, {}, mac},
-          {MessageType::kKeepaliveResponse, digest, 0xFFFFFFFFu, {}, mac},
-          {MessageType::kReleaseRequest, digest, {}, Cause::kNoLongerNeeded, mac},
-          {MessageType::kReleaseAccept, digest, {}, {}, mac}};
+  const auto nonce = counting<wire::kNonceSize>(0x70);
+  const auto point = counting<wire::kEphemeralKeySize>(0x04);
+  return {{MessageType::kLinkConfirm, digest, {}, {}, mac, {}, {}, {}},
+          {MessageType::kLinkConfirmAck, digest, {}, {}, mac, {}, {}, {}},
+          {MessageType::kKeepaliveRequest, digest, 0x01020304u, {}, mac, {}, {}, {}},
+          {MessageType::kKeepaliveResponse, digest, 0xFFFFFFFFu, {}, mac, {}, {}, {}},
+          {MessageType::kReleaseRequest, digest, {}, Cause::kNoLongerNeeded, mac, {}, {}, {}},
+          {MessageType::kReleaseAccept, digest, {}, {}, mac, {}, {}, {}},
+          {MessageType::kRekeyingRequest, digest, {}, {}, mac, 1u, nonce, {}},
+          {MessageType::kRekeyingRequest, digest, {}, {}, mac, 0xFFFFFFFFu, nonce, point},
+          {MessageType::kRekeyingResponse, digest, {}, {}, mac, 7u, nonce, point},
+          {MessageType::kRekeyingConfirm, digest, {}, {}, mac, 0x01000000u, {}, {}}};
 }
 
 TEST(WireLinkMessages, EveryKindRoundTripsAndItsMacCoversEverythingBeforeIt) {

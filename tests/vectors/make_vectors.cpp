@@ -112,8 +112,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto data = vectors::run_data(inputs, outputs);
-  std::ofstream(out_path) << vectors::to_json(inputs, outputs, discovery, data, forward_secrecy, target_reject).dump(2)
-                          << "\n";
+  const auto rekeying = vectors::run_rekeying(inputs, outputs);
+  if (!rekeying.switched || rekeying.datagrams.size() != 6) {
+    std::cerr << "u2u-make-vectors: the rekeying did not switch both ends to equal keys\n";
+    return 1;
+  }
+  std::ofstream(out_path)
+      << vectors::to_json(inputs, outputs, discovery, data, forward_secrecy, target_reject, rekeying).dump(2) << "\n";
   std::cout << out_path << ": " << outputs.datagrams.size() << " datagrams, session " << outputs.session << "; "
             << outputs.link_datagrams.size() << " link maintenance datagrams; forward secrecy session "
             << forward_secrecy.session << "; target reject cause #" << static_cast<int>(target_reject.cause) << "; "

@@ -14,6 +14,7 @@
 #include "dataplane/data_link.hpp"
 #include "protocol/constants.hpp"
 #include "protocol/discovery.hpp"
+#include "protocol/rekeying.hpp"
 #include "protocol/transcript.hpp"
 #include "unit/harness.hpp"
 
@@ -477,6 +478,106 @@ std::vector<DataSuiteVector> run_data(const Inputs& in, const Outputs& out) {
   return vectors;
 }
 
+namespace {
+
+wire::Nonce counting_nonce(std::uint8_t first) {
+  wire::Nonce n{};
+  for (std::size_t i = 0; i < n.size(); ++i) n[i] = static_cast<std::uint8_t>(first + i);
+  return n;
+}
+
+}  // namespace
+
+RekeyingOutputs run_rekeying(const Inputs& in, const Outputs& out) {
+  RekeyingOutputs r;
+  r.source_nonce = counting_nonce(0x30);
+  r.target_nonce = counting_nonce(0x40);
+  const auto keys = [&] {
+    protocol::SessionKeys k;
+    k.kd = crypto::SecretBytes(out.kd);
+    k.kd_sess = crypto::SecretBytes(out.kd_sess);
+    k.k_int = crypto::SecretBytes(out.k_int);
+    k.kd_id = out.kd_id;
+    k.kd_sess_id = out.kd_sess_id;
+    k.data_kd_sess_id = dataplane::short_kd_sess_id(out.kd_sess_id);
+    return k;
+  };
+  protocol::SessionKeys at_source = keys();
+  protocol::SessionKeys at_target = keys();
+  const PartyInputs& source = in.parties[0];
+  const PartyInputs& relay = in.parties[1];
+  const PartyInputs& target = in.parties[2];
+  const auto address = [&](const PartyInputs& self, const PartyInputs& peer) {
+    return protocol::LinkAddress{test::kRelayEndpoint, self.layer2_id,    relay.layer2_id,  out.request_digest,
+                                 out.session,          self.user_info_id, peer.user_info_id};
+  };
+  const Now now = Now{std::chrono::steady_clock::now(), in.time};
+  protocol::Rekeying at_s(protocol::LinkEnd::kSource, {}, address(source, target), now.mono);
+  protocol::Rekeying at_t(protocol::LinkEnd::kTarget, {}, address(target, source), now.mono);
+  // One message on its two hops: as sent to the relay, then as the relay forwards it to `to`.
+  const auto hop = [&](const protocol::Output& o, const PartyInputs& to) -> std::optional<wire::Message> {
+    if (o.send.size() != 1) return std::nullopt;
+    const Bytes& sent = o.send[0].datagram;
+    r.datagrams.push_back(sent);
+    r.datagrams.push_back(
+        wire::encode_datagram(relay.layer2_id, to.layer2_id, ByteView(sent).subspan(wire::kHeaderSize)));
+    auto d = wire::decode_datagram(r.datagrams.back());
+    if (!d) return std::nullopt;
+    return std::move(d->message);
+  };
+  const auto request = hop(at_s.start(at_source, "signal", fixed(r.source_nonce), now), target);
+  if (!request) return r;
+  const auto response = hop(at_t.on_message(*request, at_target, fixed(r.target_nonce), now), source);
+  if (!response) return r;
+  const auto confirm = hop(at_s.on_message(*response, at_source, fixed(r.source_nonce), now), target);
+  if (!confirm) return r;
+  at_t.on_message(*confirm, at_target, fixed(r.target_nonce), now);
+  r.switched = at_source.generation == 1 && at_target.generation == 1 && at_source.kd_sess == at_target.kd_sess &&
+               at_source.k_int == at_target.k_int;
+  r.kd_sess_input = crypto::kdf_input(protocol::kFcKdSess, {r.source_nonce, r.target_nonce});
+  r.kd_sess.assign(at_source.kd_sess.reveal().begin(), at_source.kd_sess.reveal().end());
+  r.k_int.assign(at_source.k_int.reveal().begin(), at_source.k_int.reveal().end());
+  r.kd_sess_id = at_source.kd_sess_id;
+  r.data_kd_sess_id = at_source.data_kd_sess_id;
+  // The forward secrecy variant, for a fixed rekeying ECDH secret.
+  r.fs_secret.resize(32);
+  for (std::size_t i = 0; i < r.fs_secret.size(); ++i) r.fs_secret[i] = static_cast<std::uint8_t>(0xC0 + i);
+  const crypto::SecretBytes z(r.fs_secret);
+  auto current = keys();
+  current.forward_secrecy = true;
+  const auto fs = protocol::derive_rekeyed_keys(current, r.source_nonce, r.target_nonce, &z);
+  r.fs_kd_input = crypto::kdf_input(protocol::kFcRekeyedKd, {r.fs_secret});
+  r.fs_kd.assign(fs.kd.reveal().begin(), fs.kd.reveal().end());
+  r.fs_kd_sess.assign(fs.kd_sess.reveal().begin(), fs.kd_sess.reveal().end());
+  r.fs_k_int.assign(fs.k_int.reveal().begin(), fs.k_int.reveal().end());
+  r.fs_kd_id = fs.kd_id;
+  r.fs_kd_sess_id = fs.kd_sess_id;
+  return r;
+}
+
+RekeyingOutputs rekeying_from_json(const Json& j) {
+  RekeyingOutputs r;
+  const auto& k = j.at("rekeying");
+  r.source_nonce = hex_array<wire::kNonceSize>(k.at("source_nonce"));
+  r.target_nonce = hex_array<wire::kNonceSize>(k.at("target_nonce"));
+  for (const auto& d : k.at("datagrams")) r.datagrams.push_back(hex_bytes(d.at("hex")));
+  r.kd_sess_input = hex_bytes(k.at("kd_sess_kdf_input_s"));
+  r.kd_sess = hex_bytes(k.at("kd_sess"));
+  r.k_int = hex_bytes(k.at("k_int"));
+  r.kd_sess_id = k.at("kd_sess_id").get<std::string>();
+  r.data_kd_sess_id = k.at("data_kd_sess_id").get<std::uint16_t>();
+  const auto& f = k.at("forward_secrecy");
+  r.fs_secret = hex_bytes(f.at("ecdh_secret"));
+  r.fs_kd_input = hex_bytes(f.at("kd_kdf_input_s"));
+  r.fs_kd = hex_bytes(f.at("kd"));
+  r.fs_kd_sess = hex_bytes(f.at("kd_sess"));
+  r.fs_k_int = hex_bytes(f.at("k_int"));
+  r.fs_kd_id = f.at("kd_id").get<std::string>();
+  r.fs_kd_sess_id = f.at("kd_sess_id").get<std::string>();
+  r.switched = true;
+  return r;
+}
+
 std::vector<DataSuiteVector> data_from_json(const Json& j) {
   std::vector<DataSuiteVector> vectors;
   for (const auto& s : j.at("data").at("suites")) {
@@ -543,7 +644,7 @@ Bytes default_scalar(std::uint8_t first) {
 
 Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& discovery,
              const std::vector<DataSuiteVector>& data, const ForwardSecrecyOutputs& fs,
-             const TargetRejectOutputs& target_reject) {
+             const TargetRejectOutputs& target_reject, const RekeyingOutputs& rekeying) {
   Json j;
   j["description"] =
       "Test vectors of the U2U relay authentication protocol, version 1 (docs/protocol.md). Keys are test keys. "
@@ -661,6 +762,28 @@ Json to_json(const Inputs& in, const Outputs& out, const DiscoveryOutputs& disco
     }
     dp["suites"].push_back(std::move(suite));
   }
+  Json& rk = j["rekeying"];
+  rk["source_nonce"] = to_hex(rekeying.source_nonce);
+  rk["target_nonce"] = to_hex(rekeying.target_nonce);
+  constexpr const char* kRekeyingHops[][2] = {{"source-ue", "relay-ue"}, {"relay-ue", "target-ue"},
+                                              {"target-ue", "relay-ue"}, {"relay-ue", "source-ue"},
+                                              {"source-ue", "relay-ue"}, {"relay-ue", "target-ue"}};
+  for (std::size_t i = 0; i < rekeying.datagrams.size() && i < std::size(kRekeyingHops); ++i) {
+    rk["datagrams"].push_back(datagram_json(rekeying.datagrams[i], kRekeyingHops[i][0], kRekeyingHops[i][1]));
+  }
+  rk["generation"] = 1;
+  rk["kd_sess_kdf_input_s"] = to_hex(rekeying.kd_sess_input);
+  rk["kd_sess"] = to_hex(rekeying.kd_sess);
+  rk["k_int"] = to_hex(rekeying.k_int);
+  rk["kd_sess_id"] = rekeying.kd_sess_id;
+  rk["data_kd_sess_id"] = rekeying.data_kd_sess_id;
+  rk["forward_secrecy"] = {{"ecdh_secret", to_hex(rekeying.fs_secret)},
+                           {"kd_kdf_input_s", to_hex(rekeying.fs_kd_input)},
+                           {"kd", to_hex(rekeying.fs_kd)},
+                           {"kd_id", rekeying.fs_kd_id},
+                           {"kd_sess", to_hex(rekeying.fs_kd_sess)},
+                           {"k_int", to_hex(rekeying.fs_k_int)},
+                           {"kd_sess_id", rekeying.fs_kd_sess_id}};
   return j;
 }
 

@@ -136,6 +136,23 @@ struct DataSuiteVector {
   std::vector<DataPdu> pdus;
 };
 std::vector<DataSuiteVector> run_data(const Inputs& inputs, const Outputs& outputs);
+
+// Rekeying (docs/protocol.md 12) of the link the handshake made (no forward secrecy): the source starts one with the
+// rekeying nonce N_s (octets 0x30, 0x31, ...), the target answers with N_t (0x40, 0x41, ...); the REQUEST, RESPONSE
+// and CONFIRM, each on both hops (to the relay, then readdressed by it), and the new keys. Then the forward secrecy
+// variant's KD' for a fixed ECDH secret Z_r (octets 0xc0..0xdf) and what follows from it with the same nonces.
+struct RekeyingOutputs {
+  wire::Nonce source_nonce{}, target_nonce{};
+  std::vector<Bytes> datagrams;
+  Bytes kd_sess_input, kd_sess, k_int;
+  std::string kd_sess_id;
+  std::uint16_t data_kd_sess_id = 0;
+  Bytes fs_secret, fs_kd_input, fs_kd, fs_kd_sess, fs_k_int;
+  std::string fs_kd_id, fs_kd_sess_id;
+  bool switched = false;  // both ends switched, to equal keys
+};
+RekeyingOutputs run_rekeying(const Inputs& inputs, const Outputs& outputs);
+RekeyingOutputs rekeying_from_json(const Json& j);
 std::vector<DataSuiteVector> data_from_json(const Json& j);
 
 // Makes the signer a role signs with: the real key (to record), or a replay of recorded signatures.
@@ -156,7 +173,7 @@ TargetRejectOutputs run_target_reject(const Inputs& inputs, const SignerFactory&
 
 Json to_json(const Inputs& inputs, const Outputs& outputs, const DiscoveryOutputs& discovery,
              const std::vector<DataSuiteVector>& data, const ForwardSecrecyOutputs& forward_secrecy,
-             const TargetRejectOutputs& target_reject);
+             const TargetRejectOutputs& target_reject, const RekeyingOutputs& rekeying);
 // Without the forward secrecy handshake block, the ephemeral scalars are the defaults (0x50.., 0x70..).
 Inputs inputs_from_json(const Json& j);
 Inputs with_default_ephemeral_scalars(Inputs inputs);

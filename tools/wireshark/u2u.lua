@@ -1,6 +1,7 @@
 -- u2u.lua: a Wireshark / tshark dissector for the U2U relay authentication protocol, version 1
 -- (docs/protocol.md: the per-hop datagram header of section 2, the messages and IEs of section 3, the signature
--- and MAC coverage of sections 4 and 6.3-6.4, discovery of section 10, the data PDU of section 11).
+-- and MAC coverage of sections 4 and 6.3-6.4, discovery of section 10, the data PDU of section 11, the rekeying
+-- messages of section 12).
 --
 -- Load it:   wireshark -X lua_script:tools/wireshark/u2u.lua
 --            tshark -X lua_script:tools/wireshark/u2u.lua -r capture.pcap -V
@@ -28,6 +29,7 @@
 --   u2u.ie.nonce_1  u2u.ie.nonce_2  u2u.ie.source_ephemeral_key  u2u.ie.target_ephemeral_key
 --   u2u.ie.source_certificate  u2u.ie.target_certificate  u2u.ie.relay_certificate  u2u.ie.relay_certificate_digest
 --   u2u.ie.request_digest  u2u.ie.mac  u2u.ie.cause  u2u.ie.rejected_by  u2u.ie.keepalive_counter
+--   rekeying: u2u.ie.rekeying_generation  u2u.ie.rekeying_nonce  u2u.ie.rekeying_ephemeral_key
 --   u2u.ie.sign_source  u2u.ie.sign1_relay  u2u.ie.sign_target  u2u.ie.sign2_relay
 --   discovery: u2u.ie.sender_user_info_id  u2u.ie.sender_l2  u2u.ie.signalling_port  u2u.ie.relay_service_code
 --   u2u.ie.timestamp  u2u.ie.timestamp_ms  u2u.ie.reachable_target  u2u.ie.reachable_target.l2
@@ -62,6 +64,9 @@ local message_names = {
   [0x10] = "DIRECT LINK KEEPALIVE REQUEST",
   [0x11] = "DIRECT LINK KEEPALIVE RESPONSE",
   [0x12] = "LINK CONFIRM ACK",
+  [0x13] = "DIRECT LINK REKEYING REQUEST",
+  [0x14] = "DIRECT LINK REKEYING RESPONSE",
+  [0x15] = "DIRECT LINK REKEYING CONFIRM",
   [0x30] = "DATA PDU",
   [0x41] = "RELAY DISCOVERY ANNOUNCEMENT (Model A)",
   [0x45] = "TARGET DISCOVERY ANNOUNCEMENT (Model A)",
@@ -92,6 +97,9 @@ local ie_names = {
   [0x12] = "Relay certificate digest",
   [0x13] = "Data suites offered",
   [0x14] = "Data suite chosen",
+  [0x15] = "Rekeying generation",
+  [0x16] = "Rekeying nonce",
+  [0x17] = "Rekeying ephemeral public key",
   [0x20] = "Relay User Info ID",
   [0x21] = "Relay UE certificate",
   [0x22] = "SIGN1-relay",
@@ -170,6 +178,9 @@ local F = {
   cause = ProtoField.uint8("u2u.ie.cause", "PC5 signalling protocol cause", base.DEC, cause_names),
   rejected_by = ProtoField.uint8("u2u.ie.rejected_by", "Rejected by", base.HEX, rejected_by_names),
   keepalive_counter = ProtoField.uint32("u2u.ie.keepalive_counter", "Keep-alive counter", base.DEC),
+  rekeying_generation = ProtoField.uint32("u2u.ie.rekeying_generation", "Rekeying generation", base.DEC),
+  rekeying_nonce = ProtoField.bytes("u2u.ie.rekeying_nonce", "Rekeying nonce"),
+  rekeying_ephemeral_key = ProtoField.bytes("u2u.ie.rekeying_ephemeral_key", "Rekeying ephemeral public key"),
   sign_source = ProtoField.bytes("u2u.ie.sign_source", "SIGN-Source UE"),
   sign1_relay = ProtoField.bytes("u2u.ie.sign1_relay", "SIGN1-relay"),
   sign_target = ProtoField.bytes("u2u.ie.sign_target", "SIGN-Target UE"),
@@ -264,6 +275,8 @@ local reject_schema = S{ {0x07,32,32,0}, {0x0b,1,1,0}, {0x0c,1,1,0} }
 local digest_mac_schema = S{ {0x07,32,32,0}, {0x0d,32,32,0} }
 local keepalive_schema = S{ {0x07,32,32,0}, {0x10,4,4,0}, {0x0d,32,32,0} }
 local release_request_schema = S{ {0x07,32,32,0}, {0x0b,1,1,0}, {0x0d,32,32,0} }
+local rekeying_schema = S{ {0x07,32,32,0}, {0x15,4,4,0}, {0x16,16,16,0}, {0x17,65,65,2}, {0x0d,32,32,0} }
+local rekeying_confirm_schema = S{ {0x07,32,32,0}, {0x15,4,4,0}, {0x0d,32,32,0} }
 local relay_announcement_schema = S{ {0x30,1,64,0}, {0x31,3,3,0}, {0x38,2,2,0}, {0x32,3,3,0}, {0x34,8,8,0},
   {0x33,0,544,0}, {0x36,1,460,0}, {0x37,64,64,0} }
 local target_announcement_schema = S{ {0x30,1,64,0}, {0x31,3,3,0}, {0x38,2,2,0}, {0x34,8,8,0}, {0x36,1,460,0},
@@ -279,6 +292,7 @@ local schemas = {
   [0x01] = request_schema, [0x02] = accept_schema, [0x03] = reject_schema,
   [0x0e] = digest_mac_schema, [0x12] = digest_mac_schema, [0x08] = digest_mac_schema,
   [0x10] = keepalive_schema, [0x11] = keepalive_schema, [0x07] = release_request_schema,
+  [0x13] = rekeying_schema, [0x14] = rekeying_schema, [0x15] = rekeying_confirm_schema,
   [0x41] = relay_announcement_schema, [0x45] = target_announcement_schema,
   [0x89] = solicitation_schema, [0x91] = solicitation_schema,
   [0x8d] = response_schema, [0x95] = target_response_schema,
@@ -293,6 +307,9 @@ local mac_labels = {
   [0x11] = "U2U-RELAY-AUTH v1 KEEPALIVE RESPONSE",
   [0x07] = "U2U-RELAY-AUTH v1 RELEASE REQUEST from the source UE",
   [0x08] = "U2U-RELAY-AUTH v1 RELEASE ACCEPT from the target UE",
+  [0x13] = "U2U-RELAY-AUTH v1 REKEYING REQUEST (under the current K_int)",
+  [0x14] = "U2U-RELAY-AUTH v1 REKEYING RESPONSE (under the new K_int)",
+  [0x15] = "U2U-RELAY-AUTH v1 REKEYING CONFIRM (under the new K_int)",
 }
 
 -- Signature and MAC IEs: the field of the IE value, of its coverage, and its label.
@@ -311,6 +328,7 @@ local value_fields = {
   [0x09] = F.target_certificate, [0x0a] = F.sign_target, [0x0b] = F.cause, [0x0c] = F.rejected_by,
   [0x0d] = F.mac, [0x0e] = F.source_ephemeral_key, [0x0f] = F.target_ephemeral_key, [0x10] = F.keepalive_counter,
   [0x11] = F.selected_relay_user_info_id, [0x12] = F.relay_certificate_digest, [0x14] = F.data_suite_chosen,
+  [0x15] = F.rekeying_generation, [0x16] = F.rekeying_nonce, [0x17] = F.rekeying_ephemeral_key,
   [0x20] = F.relay_user_info_id, [0x21] = F.relay_certificate, [0x22] = F.sign1_relay, [0x23] = F.sign2_relay,
   [0x30] = F.sender_user_info_id, [0x31] = F.sender_l2, [0x32] = F.relay_service_code,
   [0x35] = F.discovery_nonce, [0x36] = F.sender_certificate, [0x37] = F.discovery_signature,
@@ -457,7 +475,8 @@ local function add_value(t, tvb, iei, voff, vlen, mtype)
   end
   local f = value_fields[iei]
   if not f then return nil end
-  local fixed = { [0x03] = 3, [0x31] = 3, [0x32] = 3, [0x0b] = 1, [0x0c] = 1, [0x14] = 1, [0x10] = 4, [0x38] = 2 }
+  local fixed = { [0x03] = 3, [0x31] = 3, [0x32] = 3, [0x0b] = 1, [0x0c] = 1, [0x14] = 1, [0x10] = 4, [0x38] = 2,
+    [0x15] = 4 }
   if fixed[iei] and fixed[iei] ~= vlen then
     t:add(F.ie_value, vr)  -- wrong length: reported by the schema check, shown raw
     return nil
@@ -477,7 +496,7 @@ local function add_value(t, tvb, iei, voff, vlen, mtype)
     text = rejected_by_names[vr:uint()] or string.format("0x%02x (unknown)", vr:uint())
   elseif iei == 0x14 then
     text = suite_names[vr:uint()] or string.format("0x%02x", vr:uint())
-  elseif iei == 0x10 then
+  elseif iei == 0x10 or iei == 0x15 then
     text = tostring(vr:uint())
   elseif iei == 0x38 then
     text = tostring(vr:uint())
@@ -728,6 +747,11 @@ local function dissect(tvb, pinfo, tree)
       local by = find_value(tvb, found, schema, 0x0c)
       if c and c:len() == 1 then parts[#parts + 1] = cause_names[c:uint()] or ("#" .. c:uint()) end
       if by and by:len() == 1 then parts[#parts + 1] = "by " .. (rejected_by_names[by:uint()] or "?") end
+    end
+    if mtype >= 0x13 and mtype <= 0x15 then
+      local g = find_value(tvb, found, schema, 0x15)
+      if g and g:len() == 4 then parts[#parts + 1] = "generation " .. g:uint() end
+      if find_value(tvb, found, schema, 0x17) then parts[#parts + 1] = "with an ephemeral key" end
     end
     if session then parts[#parts + 1] = "session " .. session end
     if #parts > 0 then info = info .. " " .. table.concat(parts, ", ") end

@@ -315,15 +315,9 @@ void DataPlane::send(Link& link, std::uint8_t bearer, ByteView payload) {
   }
   runner_.queue_data(link.relay, ByteView(out_.data(), *n));
   // Rekeying by count (docs/protocol.md 12.1): asked for at the threshold, and again while none completes.
-  const std::uint64_t sent = link.data.next_count();
-  const auto due = [sent](std::uint64_t at) {
-    return at != 0 && sent >= at && (sent - at) % dataplane::kRekeyRetryPackets == 0;
-  };
-  if (rekey_wanted_ && (due(data_.rekey_after_packets) || due(dataplane::kRekeyForcedAtCount))) {
-    asio::post(io_,
-               [this, session = link.session, trigger = due(dataplane::kRekeyForcedAtCount) ? "count" : "packets"] {
-                 rekey_wanted_(session, trigger);
-               });
+  if (const auto trigger = dataplane::rekey_trigger(link.data.next_count(), data_.rekey_after_packets);
+      trigger && rekey_wanted_) {
+    asio::post(io_, [this, session = link.session, t = std::string(*trigger)] { rekey_wanted_(session, t); });
   }
   if (link.data.exhausted()) {
     // COUNT may not repeat under this key: the link ends, later (the caller may still hold what the link owns).

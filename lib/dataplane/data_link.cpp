@@ -26,6 +26,13 @@ std::string_view drop_name(Drop drop) {
   return "unknown";
 }
 
+std::optional<std::string_view> rekey_trigger(std::uint64_t sent, std::uint64_t after_packets) {
+  const auto due = [sent](std::uint64_t at) { return at != 0 && sent >= at && (sent - at) % kRekeyRetryPackets == 0; };
+  if (due(kRekeyForcedAtCount)) return "count";
+  if (due(after_packets)) return "packets";
+  return std::nullopt;
+}
+
 Result<std::unique_ptr<DataLink::KeySet>> DataLink::make_key_set(Suite suite, NrpKeys keys, std::uint16_t kd_sess_id) {
   auto c = std::make_unique<DataLink::KeySet>();
   c->kd_sess_id = kd_sess_id;

@@ -32,6 +32,10 @@ enum class Drop : std::uint8_t { kFormat, kLink, kKeys, kDuplicate, kTooOld, kIn
 inline constexpr std::size_t kDropReasons = 6;
 std::string_view drop_name(Drop drop);  // "format", "link", "keys", "duplicate", "too_old", "integrity"
 
+// Whether a link that has sent `sent` PDUs under its keys asks for a rekeying now (docs/protocol.md 12.1): "count"
+// at kRekeyForcedAtCount, "packets" at `after_packets` (0: never), and again every kRekeyRetryPackets after either.
+std::optional<std::string_view> rekey_trigger(std::uint64_t sent, std::uint64_t after_packets);
+
 struct Delivery {
   std::uint8_t bearer = 0;
   std::uint32_t count = 0;

@@ -320,6 +320,20 @@ TEST(Rekeying, WithForwardSecrecyNeitherTodaysKdNorTheLongTermKeysRecomputeEarli
   EXPECT_FALSE(from_static);
 }
 
+TEST(Rekeying, ALinkAsksForOneAfterRekeyAfterPacketsAndAlwaysBeforeCountRunsOutAndAgainWhileNoneCompletes) {
+  using dataplane::rekey_trigger;
+  EXPECT_FALSE(rekey_trigger(99, 100));
+  EXPECT_EQ(rekey_trigger(100, 100), "packets");
+  EXPECT_FALSE(rekey_trigger(101, 100));
+  EXPECT_EQ(rekey_trigger(100 + dataplane::kRekeyRetryPackets, 100), "packets");
+  EXPECT_FALSE(rekey_trigger(100, 0)) << "0: never by count";
+  // Near COUNT's end, whatever the setting, and well before it.
+  EXPECT_EQ(rekey_trigger(dataplane::kRekeyForcedAtCount, 0), "count");
+  EXPECT_EQ(rekey_trigger(dataplane::kRekeyForcedAtCount + dataplane::kRekeyRetryPackets, 0), "count");
+  EXPECT_LT(dataplane::kRekeyForcedAtCount + 200 * dataplane::kRekeyRetryPackets, dataplane::kCountLimit);
+  EXPECT_LT(dataplane::kDefaultRekeyAfterPackets, dataplane::kRekeyForcedAtCount);
+}
+
 // The data plane's switch-over (docs/protocol.md 12.5): the responder receives under the old and the next keys, and
 // switches when the first PDU under the next ones verifies; the old ones are received until dropped.
 TEST(Rekeying, TheDataLinksSwitchWithoutLosingAPduInFlight) {

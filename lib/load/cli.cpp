@@ -18,7 +18,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     err << "u2u-load: " << parsed.error().reason << "\nTry 'u2u-load --help'.\n";
     return kExitUsage;
   }
-  const Options& options = *parsed;
+  Options& options = *parsed;
   if (options.help) {
     out << usage();
     return kExitOk;

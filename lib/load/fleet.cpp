@@ -1,6 +1,8 @@
 #include "load/fleet.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "load/socket.hpp"
 #include "logging/event_log.hpp"
@@ -48,6 +50,51 @@ Result<protocol::LocalParty> issue_party(const crypto::CertificateAuthority& ca,
   return protocol::LocalParty{id, layer2_id, std::move(certificate).value(), shared_key, shared_key, std::move(trust)};
 }
 
+Result<std::vector<protocol::LocalParty>> load_parties(const std::string& path,
+                                                       std::shared_ptr<const crypto::TrustStore> trust,
+                                                       wire::Layer2Id layer2_base) {
+  std::ifstream in(path);
+  if (!in) return make_error(Cause::kNone, "credentials", "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string pem = text.str();
+  // The PEM blocks in order: "-----BEGIN LABEL-----" ... "-----END LABEL-----".
+  std::vector<std::pair<std::string, std::string>> blocks;  // label, whole block
+  for (std::size_t at = pem.find("-----BEGIN "); at != std::string::npos; at = pem.find("-----BEGIN ", at)) {
+    const auto label_end = pem.find("-----", at + 11);
+    if (label_end == std::string::npos) break;
+    const std::string label = pem.substr(at + 11, label_end - at - 11);
+    const std::string end_line = "-----END " + label + "-----";
+    const auto end = pem.find(end_line, label_end);
+    if (end == std::string::npos) return make_error(Cause::kNone, "credentials", path + ": " + label + " not ended");
+    blocks.emplace_back(label, pem.substr(at, end + end_line.size() - at));
+    at = end + end_line.size();
+  }
+  std::vector<protocol::LocalParty> parties;
+  for (std::size_t i = 0; i < blocks.size(); i += 2) {
+    const std::string which = path + ": credential " + std::to_string(i / 2 + 1);
+    if (blocks[i].first != "CERTIFICATE" || i + 1 == blocks.size() ||
+        blocks[i + 1].first.find("PRIVATE KEY") == std::string::npos) {
+      return make_error(Cause::kNone, "credentials", which + " is not a CERTIFICATE followed by its PRIVATE KEY");
+    }
+    auto certificate = crypto::Certificate::from_pem(blocks[i].second);
+    if (!certificate) return make_error(Cause::kNone, "credentials", which + ": " + certificate.error().reason);
+    auto key = crypto::PrivateKey::from_pem(blocks[i + 1].second);
+    if (!key) return make_error(Cause::kNone, "credentials", which + ": " + key.error().reason);
+    auto certified = certificate->public_key();
+    if (!certified || !(*certified == key->public_key())) {
+      return make_error(Cause::kNone, "credentials", which + ": the key is not the certificate's");
+    }
+    const std::string id = certificate->subject_cn();
+    const auto layer2_id = static_cast<wire::Layer2Id>(layer2_base + parties.size() + 1);
+    auto shared_key = std::make_shared<const crypto::PrivateKey>(std::move(key).value());
+    parties.push_back(
+        protocol::LocalParty{id, layer2_id, std::move(certificate).value(), shared_key, shared_key, trust});
+  }
+  if (parties.empty()) return make_error(Cause::kNone, "credentials", path + " holds no credential");
+  return parties;
+}
+
 std::string source_user_info_id(const std::string& prefix, std::size_t index) {
   char digits[24];
   std::snprintf(digits, sizeof digits, "%04zu", index);
@@ -66,12 +113,28 @@ Status Fleet::prepare(const crypto::CertificateAuthority& ca, std::shared_ptr<co
     const auto layer2_id = static_cast<wire::Layer2Id>(options_.layer2_base + i);
     auto party = issue_party(ca, trust, source_user_info_id(options_.id_prefix, i), layer2_id, now.wall);
     if (!party) return party.error();
-    auto socket = open_socket(io_, options_, i - 1);
+    if (auto s = add(std::move(party).value()); !s) return s;
+  }
+  report_.credential_seconds = std::chrono::duration<double>(Now::read().mono - now.mono).count();
+  return {};
+}
+
+Status Fleet::prepare(std::vector<protocol::LocalParty> parties) {
+  sources_.reserve(parties.size());
+  for (auto& party : parties) {
+    if (auto s = add(std::move(party)); !s) return s;
+  }
+  return {};
+}
+
+Status Fleet::add(protocol::LocalParty party) {
+  {
+    auto socket = open_socket(io_, options_, sources_.size());
     if (!socket) return socket.error();
     auto s = std::make_unique<Source>(io_);
     s->socket = std::move(socket).value();
     s->ue =
-        std::make_unique<protocol::SourceUe>(protocol::SourceConfig{.self = std::move(party).value(),
+        std::make_unique<protocol::SourceUe>(protocol::SourceConfig{.self = std::move(party),
                                                                     .relay_user_info_id = options_.relay_id,
                                                                     .relay_layer2_id = options_.relay_layer2_id,
                                                                     .relay_endpoint = options_.relay,
@@ -84,7 +147,6 @@ Status Fleet::prepare(const crypto::CertificateAuthority& ca, std::shared_ptr<co
                                                                     .rekeying = {}});
     sources_.push_back(std::move(s));
   }
-  report_.credential_seconds = std::chrono::duration<double>(Now::read().mono - now.mono).count();
   return {};
 }
 
@@ -132,9 +194,22 @@ void Fleet::dispatch(Source& s, protocol::Output out) {
   }
   const MonoTime now = std::chrono::steady_clock::now();
   bool release = false;
+  bool again = false;  // --reestablish: a new handshake once these events are handled
+  bool logged = false;
   for (const auto& e : out.events) {
     if (events_ != nullptr && e.level >= protocol::Level::kInfo) {
       *events_ << logging::render_json(e, "source-ue", std::chrono::system_clock::now()) << '\n';
+      logged = true;
+    }
+    if (s.phase == Phase::kReestablishing) {
+      if (e.name == "link_confirmed") {
+        ++report_.reestablished;
+        s.phase = Phase::kHolding;
+        report_.held_peak = std::max(report_.held_peak, ++held_);
+      } else if (e.name == "link_failed" || e.name == "link_lost") {
+        again = true;  // as source-ue: until a link is up
+      }
+      continue;
     }
     if (e.name == "retransmission") {
       ++report_.retransmissions;
@@ -163,6 +238,7 @@ void Fleet::dispatch(Source& s, protocol::Output out) {
         ++report_.lost_while_held_by_check[text_field(e, "check")];
         --held_;
         s.phase = Phase::kDone;
+        again = options_.reestablish;
       }
     } else if (e.name == "link_released" && s.phase == Phase::kReleasing) {
       ++(text_field(e, "acknowledged") == "yes" ? report_.releases_acknowledged : report_.releases_unacknowledged);
@@ -171,6 +247,11 @@ void Fleet::dispatch(Source& s, protocol::Output out) {
       release_ended();
     }
   }
+  if (logged) events_->flush();  // a reader of the events (docker service logs) sees each at once
+  if (again && !aborted_) {
+    reestablish(s);
+    return;
+  }
   if (release && !aborted_) {
     s.phase = Phase::kReleasing;
     ++releasing_;
@@ -178,6 +259,17 @@ void Fleet::dispatch(Source& s, protocol::Output out) {
     return;
   }
   arm(s);
+}
+
+void Fleet::reestablish(Source& s) {
+  s.phase = Phase::kReestablishing;
+  if (!options_.relay_host.empty()) {  // a relay restarted elsewhere (another container) has another address
+    if (auto relay = resolve_relay(io_, options_)) {
+      const auto& c = s.ue->config();
+      s.ue->select_relay(c.relay_user_info_id, c.relay_layer2_id, *relay, c.target_layer2_id);
+    }
+  }
+  dispatch(s, s.ue->start(Now::read()));
 }
 
 void Fleet::arm(Source& s) {

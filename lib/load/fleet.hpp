@@ -27,6 +27,13 @@ Result<protocol::LocalParty> issue_party(const crypto::CertificateAuthority& ca,
                                          std::shared_ptr<const crypto::TrustStore> trust, const std::string& id,
                                          wire::Layer2Id layer2_id, WallTime now);
 
+// Credentials issued beforehand (--credentials): each source's certificate PEM, then its private key PEM, one pair
+// after another; the i-th pair gets Layer-2 ID layer2_base + i. A certificate whose key does not follow it, or
+// does not match it, is an error naming the pair.
+Result<std::vector<protocol::LocalParty>> load_parties(const std::string& path,
+                                                       std::shared_ptr<const crypto::TrustStore> trust,
+                                                       wire::Layer2Id layer2_base);
+
 // "load-source-0001" for source 1 of prefix "load-source-".
 std::string source_user_info_id(const std::string& prefix, std::size_t index);
 
@@ -40,6 +47,8 @@ class Fleet {
 
   // Issues every source's credential and opens its socket.
   Status prepare(const crypto::CertificateAuthority& ca, std::shared_ptr<const crypto::TrustStore> trust);
+  // The same with credentials issued beforehand (load_parties): source i gets parties[i - 1].
+  Status prepare(std::vector<protocol::LocalParty> parties);
   // Starts the handshakes; `ended` runs once each has ended (confirmed or failed).
   void start(std::function<void()> ended);
   // Releases every link still held; `released` runs once no release is in progress (at once when none is).
@@ -48,9 +57,12 @@ class Fleet {
   void abort();
 
  private:
-  enum class Phase { kWaiting, kHandshaking, kHolding, kReleasing, kDone };
+  // kReestablishing: --reestablish, a held link was lost and a new handshake runs (outside the run's count).
+  enum class Phase { kWaiting, kHandshaking, kHolding, kReestablishing, kReleasing, kDone };
   struct Source;
 
+  Status add(protocol::LocalParty party);
+  void reestablish(Source& s);
   void launch();
   void begin(Source& s);
   void receive(Source& s);

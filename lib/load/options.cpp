@@ -1,5 +1,6 @@
 #include "load/options.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -43,6 +44,15 @@ std::optional<wire::Layer2Id> parse_layer2_id(const std::string& text) {
   }
   if (!v || *v > kMaxLayer2Id) return std::nullopt;
   return static_cast<wire::Layer2Id>(*v);
+}
+
+// A host name for --relay NAME:PORT (letters, digits, '.', '-', '_'), as a Docker service name is.
+bool host_name(const std::string& text) {
+  if (text.empty() || text.size() > 253) return false;
+  for (const char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') return false;
+  }
+  return true;
 }
 
 bool printable_id(const std::string& text) {
@@ -101,7 +111,8 @@ Status parse_timers(const std::string& text, Options& o) {
 }  // namespace
 
 std::string usage() {
-  return "Usage: u2u-load --ca DIR --relay ADDR:PORT [--sources N] [floods] [options]\n\n"
+  return "Usage: u2u-load --ca DIR --relay ADDR:PORT [--sources N] [floods] [options]\n"
+         "  or:  u2u-load --ca CA_CERT --credentials FILE --relay ADDR:PORT --hold [--reestablish] [options]\n\n"
          "Drives many simulated source UEs through one real relay-ue to a real target-ue, in one process: each\n"
          "source has its own credential (issued at start from the CA in DIR, User Info ID PREFIX0001, ...), its\n"
          "own 24-bit Layer-2 ID and its own UDP socket, and runs the source UE's state machine (T5080\n"
@@ -109,7 +120,13 @@ std::string usage() {
          "meanwhile, samples the relay's memory, and reports what it measured.\n\n"
          "Where:\n"
          "      --ca DIR                 provisioning CA (cert.pem, key.pem), e.g. the testbed's DIR/ca\n"
-         "      --relay ADDR:PORT        the relay-ue's address (numeric; [::1]:PORT for IPv6)\n"
+         "      --relay ADDR:PORT        the relay-ue's address (numeric; [::1]:PORT for IPv6), or NAME:PORT: a\n"
+         "                               host name, resolved at the start and before each --reestablish\n"
+         "      --credentials FILE       the sources' credentials, issued beforehand (u2u-provision issue, each\n"
+         "                               source's cert.pem then its key.pem, concatenated): source i is the\n"
+         "                               i-th pair, its User Info ID its certificate's CN; no CA key is needed,\n"
+         "                               --ca names the CA's certificate (a file, or DIR/cert.pem). --sources\n"
+         "                               defaults to every pair; no floods (they issue their own credential)\n"
          "      --relay-id ID            its User Info ID (default relay-ue)\n"
          "      --relay-layer2-id N      its Layer-2 ID, hex 0x... or decimal (default 0x000002)\n"
          "      --target-id ID           the target UE's User Info ID (default target-ue)\n"
@@ -126,6 +143,9 @@ std::string usage() {
          "      --hold                   keep each confirmed link (keep-alive) until the end, then release it;\n"
          "                               without it a source releases its link once confirmed\n"
          "      --hold-ms N              with --hold: how long after the last handshake (default 2000)\n"
+         "      --reestablish            with --hold: a held link that is lost (the keep-alive goes unanswered,\n"
+         "                               e.g. the relay restarted) is established anew, as source-ue does, until\n"
+         "                               it is confirmed (counted apart: reestablished)\n"
          "      --id-prefix PREFIX       User Info IDs PREFIX0001, PREFIX0002, ... (default load-source-)\n"
          "      --layer2-base N          source i gets Layer-2 ID N + i (default 0x100000)\n"
          "      --timers KEY=V,...       source timers, keys as in config/source-ue.yaml: t5080_ms,\n"
@@ -211,8 +231,16 @@ Result<Options> parse(const std::vector<std::string>& args) {
     } else if (arg == "--relay") {
       if (s = take("ADDR:PORT"); s) {
         const auto e = parse_address(v);
-        if (!e) s = usage_error("--relay: \"" + v + "\" is not a numeric ADDR:PORT (e.g. 127.0.0.1:40101)");
-        if (e) o.relay = *e;
+        const auto colon = v.rfind(':');
+        const auto port = colon == std::string::npos ? std::nullopt : parse_count(v.substr(colon + 1), 1, 65535);
+        if (e) {
+          o.relay = *e;
+        } else if (port && host_name(v.substr(0, colon))) {
+          o.relay_host = v.substr(0, colon);
+          o.relay.port = static_cast<std::uint16_t>(*port);
+        } else {
+          s = usage_error("--relay: \"" + v + "\" is not ADDR:PORT or NAME:PORT (e.g. 127.0.0.1:40101, relay-1:40101)");
+        }
         have_relay = true;
       }
     } else if (arg == "--bind") {
@@ -250,6 +278,11 @@ Result<Options> parse(const std::vector<std::string>& args) {
       s = count(1, kMaxSources, o.concurrency);
     } else if (arg == "--hold" && !flags.has_inline_value()) {
       o.hold = true;
+    } else if (arg == "--reestablish" && !flags.has_inline_value()) {
+      o.reestablish = true;
+    } else if (arg == "--credentials") {
+      s = take("a file");
+      o.credentials_path = v;
     } else if (arg == "--hold-ms") {
       s = millis(0, 3600000, o.hold_time);
     } else if (arg == "--timers") {
@@ -326,10 +359,14 @@ Result<Options> parse(const std::vector<std::string>& args) {
   if (o.help || o.version) return o;
   if (o.ca_dir.empty()) return usage_error("--ca DIR is required");
   if (!have_relay) return usage_error("--relay ADDR:PORT is required");
-  if (o.sources == 0 && !o.flooding()) {
+  if (!o.credentials_path.empty() && o.flooding()) {
+    return usage_error("--credentials: the floods issue a credential of their own from the CA: not with --credentials");
+  }
+  if (o.reestablish && !o.hold) return usage_error("--reestablish needs --hold (a link released is not lost)");
+  if (o.sources == 0 && !o.flooding() && o.credentials_path.empty()) {
     return usage_error("nothing to do: give --sources N, or a flood (--junk-rate, --bad-signature-rate)");
   }
-  if (o.sources == 0 && o.duration.count() == 0) {
+  if (o.sources == 0 && o.duration.count() == 0 && o.credentials_path.empty()) {
     return usage_error("a flood without handshakes (--sources 0) needs --duration-ms");
   }
   if (static_cast<std::uint64_t>(o.layer2_base) + o.sources > kMaxLayer2Id) {

@@ -27,6 +27,10 @@ struct Options {
   // Where the sources go: one relay-ue and the target-ue behind it.
   std::string ca_dir;  // a provisioning CA (u2u-provision: DIR/cert.pem, DIR/key.pem) that issues each source
   Endpoint relay;
+  std::string relay_host;  // --relay NAME:PORT: resolved at the start, and again before each --reestablish handshake
+  // Credentials issued beforehand (u2u-provision issue, concatenated: each source's certificate, then its key): no
+  // CA key in this process; ca_dir then only names the CA's certificate (a file, or a directory's cert.pem).
+  std::string credentials_path;
   std::string relay_id = "relay-ue";  // the defaults are u2u-provision testbed's
   wire::Layer2Id relay_layer2_id = 0x000002;
   std::string target_id = "target-ue";
@@ -43,6 +47,7 @@ struct Options {
   std::size_t concurrency = 50;  // handshakes in progress at once
   bool hold = false;             // keep confirmed links (keep-alive) until the end, then release them
   Millis hold_time{2000};        // with --hold: how long the links stay up after the last handshake ended
+  bool reestablish = false;      // with --hold: a held link that is lost is established anew, as source-ue does
   std::string id_prefix = "load-source-";
   wire::Layer2Id layer2_base = 0x100000;  // source i (from 1) gets layer2_base + i
   protocol::RetransmitPolicy t5080{protocol::kDefaultT5080, protocol::kDefaultMaxTries, 2, protocol::kJitterPercent,

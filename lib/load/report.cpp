@@ -101,8 +101,14 @@ void print_summary(std::ostream& out, const Options& o, Report r) {
       << o.relay.to_string() << ", target " << o.target_id << ", started " << r.started_utc << ", seed " << r.seed
       << "\n";
   if (r.sources > 0) {
-    out << "  sources: " << r.sources << " (" << o.id_prefix << "0001..., each its own credential, Layer-2 ID and "
-        << "socket; credentials issued in " << fixed(r.credential_seconds, 2) << " s), concurrency " << o.concurrency
+    out << "  sources: " << r.sources << " (";
+    if (o.credentials_path.empty()) {
+      out << o.id_prefix << "0001..., each its own credential, Layer-2 ID and socket; credentials issued in "
+          << fixed(r.credential_seconds, 2) << " s";
+    } else {
+      out << "each its own credential from " << o.credentials_path << ", Layer-2 ID and socket";
+    }
+    out << "), concurrency " << o.concurrency
         << (o.hold ? ", links held until the end" : ", each link released once confirmed") << "\n";
     out << "  handshakes: " << r.started << " started, " << r.confirmed << " confirmed ("
         << fixed(100.0 * r.success_rate(), 1) << " %), " << r.failed << " failed";
@@ -118,6 +124,7 @@ void print_summary(std::ostream& out, const Options& o, Report r) {
     out << "  links: at most " << r.held_peak << " up at once; released " << r.releases_acknowledged
         << " acknowledged, " << r.releases_unacknowledged << " unacknowledged";
     if (!r.lost_while_held_by_check.empty()) out << "; lost while held: " << by_check(r.lost_while_held_by_check);
+    if (o.reestablish) out << "; " << r.reestablished << " established anew";
     out << "\n";
     if (r.send_errors > 0) out << "  send errors: " << r.send_errors << "\n";
   }
@@ -193,6 +200,7 @@ std::string to_json(const Options& o, Report r) {
   j["lost_while_held"] = by_check(r.lost_while_held_by_check);
   j["lost_while_held_by_check"] = r.lost_while_held_by_check;
   j["held_peak"] = r.held_peak;
+  j["reestablished"] = r.reestablished;
   j["confirm_ms_p50"] = c.p50;
   j["confirm_ms_p90"] = c.p90;
   j["confirm_ms_p99"] = c.p99;

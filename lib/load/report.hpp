@@ -35,10 +35,11 @@ struct Report {
   std::map<std::string, std::size_t> failures_by_check;
   std::map<std::string, std::size_t> lost_while_held_by_check;  // link_lost after link_confirmed (keep-alive)
   std::size_t held_peak = 0;                                    // confirmed links up at once
-  std::vector<std::int64_t> confirm_ms;                         // start -> link_confirmed, per confirmed handshake
-  std::vector<std::int64_t> establish_ms;                       // start -> link_established
-  double handshake_seconds = 0;                                 // first start -> last handshake ended
-  std::size_t retransmissions = 0;                              // requests sent again on T5080
+  std::size_t reestablished = 0;           // --reestablish: links lost while held and confirmed again
+  std::vector<std::int64_t> confirm_ms;    // start -> link_confirmed, per confirmed handshake
+  std::vector<std::int64_t> establish_ms;  // start -> link_established
+  double handshake_seconds = 0;            // first start -> last handshake ended
+  std::size_t retransmissions = 0;         // requests sent again on T5080
   std::size_t releases_acknowledged = 0;
   std::size_t releases_unacknowledged = 0;
   std::size_t send_errors = 0;

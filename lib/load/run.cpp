@@ -8,9 +8,11 @@
 
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
+#include <sstream>
 
 #include "crypto/hash.hpp"
 #include "load/fleet.hpp"
@@ -57,6 +59,7 @@ class Run {
         signals_(io_, SIGINT, SIGTERM) {}
 
   Status prepare(std::uint64_t seed) {
+    if (!options_.credentials_path.empty()) return prepare_credentials();
     auto ca = provision::load_ca(options_.ca_dir);
     if (!ca) return ca.error();
     auto store = crypto::TrustStore::from_ca(ca->certificate());
@@ -78,6 +81,26 @@ class Run {
       }
     }
     return {};
+  }
+
+  // --credentials: only the CA's certificate here (the trust in the relay and the target), no key.
+  Status prepare_credentials() {
+    std::string ca_path = options_.ca_dir;
+    if (std::filesystem::is_directory(ca_path)) ca_path += "/cert.pem";
+    std::ifstream in(ca_path);
+    if (!in) return make_error(Cause::kNone, "credentials", "cannot read the CA certificate " + ca_path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto certificate = crypto::Certificate::from_pem(pem.str());
+    if (!certificate) return make_error(Cause::kNone, "credentials", ca_path + ": " + certificate.error().reason);
+    auto store = crypto::TrustStore::from_ca(*certificate);
+    if (!store) return store.error();
+    auto parties =
+        load_parties(options_.credentials_path, std::make_shared<const crypto::TrustStore>(std::move(store).value()),
+                     options_.layer2_base);
+    if (!parties) return parties.error();
+    parties->erase(parties->begin() + static_cast<std::ptrdiff_t>(options_.sources), parties->end());
+    return fleet_.prepare(std::move(parties).value());
   }
 
   void go() {
@@ -215,7 +238,31 @@ class Run {
 
 }  // namespace
 
-int run(const Options& options, Report& report, std::ostream& err) {
+int run(Options& options, Report& report, std::ostream& err) {
+  if (!options.relay_host.empty()) {
+    asio::io_context io;
+    auto relay = resolve_relay(io, options);
+    if (!relay) {
+      err << "u2u-load: --relay: " << relay.error().reason << "\n";
+      return kExitUsage;
+    }
+    options.relay = *relay;
+  }
+  if (!options.credentials_path.empty()) {  // --sources: at most the credentials given, by default all of them
+    std::size_t pairs = 0;
+    std::ifstream in(options.credentials_path);
+    for (std::string line; std::getline(in, line);) pairs += line.rfind("-----BEGIN CERTIFICATE-----", 0) == 0;
+    if (options.sources > pairs) {
+      err << "u2u-load: --sources " << options.sources << ": " << options.credentials_path << " holds " << pairs
+          << " credentials\n";
+      return kExitUsage;
+    }
+    if (options.sources == 0) options.sources = pairs;
+    if (static_cast<std::uint64_t>(options.layer2_base) + options.sources > 0xFFFFFF) {
+      err << "u2u-load: --layer2-base + the credentials go beyond the 24-bit Layer-2 ID 0xFFFFFF\n";
+      return kExitUsage;
+    }
+  }
   std::size_t sockets = options.sources + 64;
   if (options.junk_rate > 0) sockets += options.junk_sockets;
   if (options.bad_signature_rate > 0 || options.bad_signature_max) sockets += options.bad_signature_sockets;

@@ -13,6 +13,7 @@
 namespace u2u::load {
 
 // The exit code (kExitOk, kExitIncomplete, or kExitUsage with the reason on `err` when the run could not begin).
-int run(const Options& options, Report& report, std::ostream& err);
+// Completes `options` first: --relay NAME resolved to its address, --sources from --credentials.
+int run(Options& options, Report& report, std::ostream& err);
 
 }  // namespace u2u::load

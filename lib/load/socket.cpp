@@ -33,6 +33,21 @@ Result<std::unique_ptr<udp::socket>> open_socket(asio::io_context& io, const Opt
   return socket;
 }
 
+Result<Endpoint> resolve_relay(asio::io_context& io, const Options& options) {
+  udp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto results =
+      resolver.resolve(options.relay_host, std::to_string(options.relay.port), udp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return make_error(Cause::kNone, "resolve",
+                      "cannot resolve " + options.relay_host + ": " + (ec ? ec.message() : "no address"));
+  }
+  for (const auto& r : results) {
+    if (r.endpoint().address().is_v4()) return transport::from_asio(r.endpoint());
+  }
+  return transport::from_asio(results.begin()->endpoint());
+}
+
 Status raise_file_limit(std::size_t needed) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};

@@ -17,6 +17,10 @@ namespace u2u::load {
 Result<std::unique_ptr<boost::asio::ip::udp::socket>> open_socket(boost::asio::io_context& io, const Options& options,
                                                                   std::size_t host);
 
+// --relay NAME:PORT: the name's address now (its first IPv4 address, else its first); an error when it has none
+// (a relay's container being replaced has no address for a moment).
+Result<Endpoint> resolve_relay(boost::asio::io_context& io, const Options& options);
+
 // Raises the soft limit on open files to the hard limit; an error when fewer than `needed` remain possible.
 Status raise_file_limit(std::size_t needed);
 

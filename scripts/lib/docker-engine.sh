@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # u2u_docker_reason and the like are read by the scripts that source this
-# Sourced by scripts/compose-test and tests/system/package_test.sh: a Docker engine and the Debian 12 base images on a
+# Sourced by scripts/compose-test, scripts/swarm-stack and tests/system/package_test.sh: a Docker engine and the Debian 12 base images on a
 # Debian 12 machine that may have neither and may not reach Docker Hub (as in CI). Needs root.
 #   u2u_install_missing COMMAND=PACKAGE...  apt-get installs each PACKAGE whose COMMAND is missing
 #   u2u_docker_engine_start WORK_DIR        starts dockerd when no engine answers (its log in WORK_DIR); returns 1,
@@ -11,6 +11,9 @@
 #                                           /var/cache/u2u-relay, /debian12-minbase.tar) is imported under each name,
 #                                           so that docker/Dockerfile stays unchanged; returns 1 (reason in
 #                                           $u2u_docker_reason) when the mirror cannot be reached either
+#   u2u_docker_prebuilt_image WORK_DIR BUILD_DIR BASE_TAG TAG
+#                                           BASE_TAG: docker/Dockerfile's runtime stage; TAG: it plus the Debian
+#                                           package of BUILD_DIR (scripts/package; docker/Dockerfile.prebuilt)
 # The engine is Debian's docker.io; its client, /usr/bin/docker, is in $u2u_docker (another `docker` on PATH may not
 # speak this engine's API version).
 u2u_docker=/usr/bin/docker
@@ -71,4 +74,13 @@ u2u_docker_base_images() {
     echo "== docker import $tarball as $base"
     "$u2u_docker" import -c 'CMD ["bash"]' "$tarball" "$base" >/dev/null
   done
+}
+
+u2u_docker_prebuilt_image() {
+  local work=$1 build=$2 base=$3 image=$4 root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  "$u2u_docker" build -q --target runtime-base -t "$base" -f "$root/docker/Dockerfile" "$root" >/dev/null
+  "$root/scripts/package" "$build" "$work/context" >/dev/null
+  "$u2u_docker" build -q --build-arg BASE="$base" -t "$image" -f "$root/docker/Dockerfile.prebuilt" "$work/context" \
+    >/dev/null
 }

@@ -158,6 +158,46 @@ TEST(LoadTool, TwoHundredConcurrentHandshakesThroughFourWorkersAtTheRelayAndTheT
   EXPECT_TRUE(events(tb.log("target-ue"), "check_failed").empty()) << read_file(tb.log("target-ue"));
 }
 
+// The swarm stack's fleet (docker/stack): credentials issued beforehand, so that no CA key is in the load tool, the
+// relay named rather than numbered, and links that a relay's restart took established anew.
+TEST(LoadTool, PreIssuedCredentialsNeedNoCaKeyAndLinksLostWhenTheRelayRestartsAreEstablishedAnew) {
+  LoopbackTestbed tb;
+  tb.start_relay();
+  tb.start_target();
+  std::string bundle;
+  for (const std::string id : {"fleet-a", "fleet-b", "fleet-c"}) {
+    tb.reissue(id, tb.dir() + "/ca", "ue", id);
+    bundle += read_file(tb.dir() + "/" + id + "/cert.pem") + read_file(tb.dir() + "/" + id + "/key.pem");
+  }
+  std::ofstream(tb.dir() + "/fleet.pem") << bundle;
+  const std::string events_path = tb.dir() + "/fleet-events.log";
+  Process load({bin("u2u-load"), "--ca", tb.dir() + "/ca/cert.pem", "--credentials", tb.dir() + "/fleet.pem", "--relay",
+                "localhost:" + std::to_string(tb.base_port() + 1), "--hold", "--hold-ms", "600000", "--reestablish",
+                "--timers", "keepalive_interval_ms=300,keepalive_timeout_ms=200,keepalive_max_tries=2", "--events",
+                events_path, "--json", tb.dir() + "/fleet.json"},
+               tb.dir() + "/fleet.out");
+  const auto confirmed = [&](std::size_t n) {
+    return wait_for(
+        events_path, [&](const Json&) { return events(events_path, "link_confirmed").size() >= n; }, 30s);
+  };
+  ASSERT_TRUE(confirmed(3)) << read_file(tb.dir() + "/fleet.out");
+  std::set<std::string> ids;
+  for (const auto& e : events(events_path, "link_established")) ids.insert(e["user_info_id"]);
+  EXPECT_EQ(ids, (std::set<std::string>{"fleet-a", "fleet-b", "fleet-c"}));
+
+  tb.relay->signal(SIGKILL);
+  tb.relay->wait(5s);
+  tb.relay.reset();
+  tb.start_relay();  // it has forgotten every link: each source's keep-alive goes unanswered
+  ASSERT_TRUE(confirmed(6)) << read_file(tb.dir() + "/fleet.out");
+  load.signal(SIGTERM);
+  load.wait(10s);
+  const Json report = Json::parse(read_file(tb.dir() + "/fleet.json"));
+  EXPECT_EQ(report["confirmed"], 3);
+  EXPECT_EQ(report["reestablished"], 3);
+  EXPECT_EQ(report["lost_while_held_by_check"]["keepalive_timeout"], 3);
+}
+
 TEST(LoadTool, UsageErrorsExitWith2AndHelpWith0) {
   std::string output;
   EXPECT_EQ(run({bin("u2u-load"), "--sources", "3"}, &output), 2);
@@ -165,6 +205,16 @@ TEST(LoadTool, UsageErrorsExitWith2AndHelpWith0) {
   EXPECT_EQ(run({bin("u2u-load"), "--ca", "/nonexistent", "--relay", "127.0.0.1:1", "--sources", "x"}, &output), 2);
   EXPECT_EQ(run({bin("u2u-load"), "--ca", "/nonexistent", "--relay", "127.0.0.1:1", "--sources", "1"}, &output), 2);
   EXPECT_NE(output.find("/nonexistent"), std::string::npos) << output;
+  EXPECT_EQ(run({bin("u2u-load"), "--ca", "c", "--relay", "relay-1:40101", "--sources", "1", "--reestablish"}, &output),
+            2);
+  EXPECT_NE(output.find("--reestablish needs --hold"), std::string::npos) << output;
+  EXPECT_EQ(run({bin("u2u-load"), "--ca", "c", "--relay", "relay 1:40101", "--sources", "1"}, &output), 2);
+  EXPECT_EQ(
+      run({bin("u2u-load"), "--ca", "c", "--credentials", "f", "--relay", "127.0.0.1:1", "--junk-rate", "9"}, &output),
+      2);
+  EXPECT_NE(output.find("not with --credentials"), std::string::npos) << output;
+  EXPECT_EQ(run({bin("u2u-load"), "--ca", "/nonexistent", "--credentials", "f", "--relay", "127.0.0.1:1"}, &output), 2);
+  EXPECT_NE(output.find("cannot read the CA certificate /nonexistent"), std::string::npos) << output;
   EXPECT_EQ(run({bin("u2u-load"), "--help"}, &output), 0);
   EXPECT_NE(output.find("--bad-signature-rate"), std::string::npos);
 }

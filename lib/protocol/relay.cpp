@@ -85,7 +85,8 @@ void RelayUe::schedule_link(const wire::Digest& digest, const Route& route, cons
 Event& RelayUe::with_data_counts(Event& e, const Route& route) const {
   return e
       .with("data_packets", static_cast<std::int64_t>(route.data.from_source_packets + route.data.from_target_packets))
-      .with("data_bytes", static_cast<std::int64_t>(route.data.from_source_bytes + route.data.from_target_bytes));
+      .with("data_bytes", static_cast<std::int64_t>(route.data.from_source_bytes + route.data.from_target_bytes))
+      .with("rekeys", static_cast<std::int64_t>(route.data.rekeyings));
 }
 
 RelayUe::DataRoute RelayUe::route_data(const Endpoint& from, std::span<std::uint8_t> datagram) {
@@ -539,6 +540,10 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
                                wire::encode_datagram(config_.self.layer2_id, target.layer2_id, datagram.message.bytes)}
                     : Outbound{r.source_endpoint, wire::encode_datagram(config_.self.layer2_id, r.source_layer2_id,
                                                                         datagram.message.bytes)});
+    if (m.type == wire::MessageType::kRekeyingConfirm && r.data.rekeying_generation != m.rekeying_generation) {
+      r.data.rekeying_generation = m.rekeying_generation;
+      ++r.data.rekeyings;
+    }
     schedule_link(it->first, r, now);
     return out;
   }
@@ -708,7 +713,8 @@ std::vector<Event> RelayUe::link_stats() const {
                       .with("from_source_packets", static_cast<std::int64_t>(r.data.from_source_packets))
                       .with("from_source_bytes", static_cast<std::int64_t>(r.data.from_source_bytes))
                       .with("from_target_packets", static_cast<std::int64_t>(r.data.from_target_packets))
-                      .with("from_target_bytes", static_cast<std::int64_t>(r.data.from_target_bytes)));
+                      .with("from_target_bytes", static_cast<std::int64_t>(r.data.from_target_bytes))
+                      .with("rekeys", static_cast<std::int64_t>(r.data.rekeyings)));
   }
   return out;
 }

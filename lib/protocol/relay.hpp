@@ -71,6 +71,10 @@ class RelayUe final : public Node {
   struct DataCount {
     std::uint64_t from_source_packets = 0, from_source_bytes = 0;
     std::uint64_t from_target_packets = 0, from_target_bytes = 0;
+    // Rekeyings relayed (docs/protocol.md 12): REKEYING CONFIRMs of a generation not seen before on the link, as seen
+    // (the relay cannot check them).
+    std::uint64_t rekeyings = 0;
+    std::optional<std::uint32_t> rekeying_generation;
   };
 
   // link_stats (issue 15): one event per link this relay routes, with what it relayed each way so far.

@@ -86,9 +86,10 @@ TEST(Rekeying, TheSourceStartsOneAndBothEndsSwitchToTheSameNewKeysWithKdKept) {
   EXPECT_EQ(count_of(l.tb.net.wire_log, wire::MessageType::kRekeyingConfirm), 2u);
 }
 
-TEST(Rekeying, TheTargetStartsOneAsWell) {
+TEST(Rekeying, TheTargetStartsOneAsWellAndTheRelayCountsEachRekeyingOnce) {
   const TestPki pki;
   Link l(pki);
+  l.tb.net.extra_copies = [](const InFlight& f) { return is(f, wire::MessageType::kRekeyingConfirm) ? 1 : 0; };
   l.target_rekeys();
   l.expect_in_step(1);
   ASSERT_EQ(l.rekeyed("target-ue").size(), 1u);
@@ -97,6 +98,9 @@ TEST(Rekeying, TheTargetStartsOneAsWell) {
   l.source_rekeys();
   l.target_rekeys();
   l.expect_in_step(3);
+  const auto stats = l.tb.relay.link_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(num(stats[0], "rekeys"), 3);
 }
 
 TEST(Rekeying, WithForwardSecrecyEveryRekeyingRenewsKdWithFreshEphemeralKeys) {

@@ -81,30 +81,27 @@ void DataLink::set_next_count(std::uint64_t count) { current_->next_count = coun
 Status DataLink::install_next(NrpKeys keys, std::uint16_t kd_sess_id) {
   auto next = make_key_set(config_.suite, std::move(keys), kd_sess_id);
   if (!next) return next.error();
-  other_ = std::move(next).value();
-  other_is_next_ = true;
+  next_ = std::move(next).value();
   return {};
 }
 
 bool DataLink::use_next(std::uint16_t kd_sess_id) {
-  if (!holds_next() || other_->kd_sess_id != kd_sess_id) return false;
-  std::swap(current_, other_);
-  other_is_next_ = false;
+  if (!next_ || next_->kd_sess_id != kd_sess_id) return false;
+  previous_ = std::move(current_);
+  current_ = std::move(next_);
   return true;
 }
 
 Status DataLink::use_keys(NrpKeys keys, std::uint16_t kd_sess_id) {
   auto next = make_key_set(config_.suite, std::move(keys), kd_sess_id);
   if (!next) return next.error();
-  other_ = std::move(current_);
-  other_is_next_ = false;
+  previous_ = std::move(current_);
   current_ = std::move(next).value();
+  next_.reset();
   return {};
 }
 
-void DataLink::drop_previous() {
-  if (holds_previous()) other_.reset();
-}
+void DataLink::drop_previous() { previous_.reset(); }
 
 Result<std::size_t> DataLink::protect(std::uint8_t bearer, ByteView payload, std::span<std::uint8_t> out) {
   KeySet& k = *current_;
@@ -153,12 +150,15 @@ std::variant<Delivery, Drop> DataLink::unprotect(std::span<std::uint8_t> datagra
   auto pdu = parse_pdu(datagram);
   if (!pdu || pdu->payload_size < trailer_) return count_drop(Drop::kFormat);
   if (pdu->header.link_label != config_.link_label) return count_drop(Drop::kLink);
-  // The KD-sess ID names the key set (the two a link may hold always differ, docs/protocol.md 12.5).
-  KeySet* k = current_.get();
-  if (pdu->header.kd_sess_id != k->kd_sess_id) {
-    if (other_ == nullptr || pdu->header.kd_sess_id != other_->kd_sess_id) return count_drop(Drop::kKeys);
-    k = other_.get();
+  // The KD-sess ID names the key set (the three a link may hold always differ, docs/protocol.md 12.3).
+  KeySet* k = nullptr;
+  for (KeySet* set : {current_.get(), next_.get(), previous_.get()}) {
+    if (set != nullptr && set->kd_sess_id == pdu->header.kd_sess_id) {
+      k = set;
+      break;
+    }
   }
+  if (k == nullptr) return count_drop(Drop::kKeys);
   // Cheapest first: the replay window, before any cryptography.
   switch (k->window.check(pdu->header.count)) {
     case ReplayWindow::Verdict::kFresh: break;
@@ -182,7 +182,7 @@ std::variant<Delivery, Drop> DataLink::unprotect(std::span<std::uint8_t> datagra
   ++counters_.received;
   counters_.received_bytes += body_size;
   // The peer sends under the next keys, so it holds them: this end switches too.
-  const bool switched = k == other_.get() && other_is_next_ && use_next(k->kd_sess_id);
+  const bool switched = k == next_.get() && use_next(k->kd_sess_id);
   return Delivery{pdu->header.bearer, pdu->header.count, body, switched};
 }
 

@@ -2,8 +2,8 @@
 // One end's protection of an established link's user data (docs/protocol.md 11): protect() builds data PDUs to the
 // relay with the next COUNT, unprotect() checks a received one (replay window first, then the MAC-I or tag, then the
 // window is moved) and deciphers it in place. Sans-I/O: buffers in, buffers out, no clock.
-// Rekeying (docs/protocol.md 12.5) gives a link a second key set for a while: the next one (a responder's, for
-// receiving until it switches; a PDU that verifies under it switches it) or the previous one (received until the
+// Rekeying (docs/protocol.md 12.5) gives a link up to two more key sets for a while: the next one (a responder's, for
+// receiving until it switches; a PDU that verifies under it switches it) and the previous one (received until the
 // caller drops it). Each set has its own 16-bit KD-sess ID, COUNT and replay window; PDUs are sent under the current.
 #include <memory>
 #include <optional>
@@ -58,17 +58,19 @@ class DataLink {
   DataLink& operator=(DataLink&&) noexcept;
   ~DataLink();
 
-  // Rekeying. The next keys, for receiving only (a responder's, before its switch); a previous set is dropped.
+  // Rekeying. The next keys, for receiving only (a responder's, before its switch), replacing a next set; the
+  // previous set stays (the peer may have sent under it just before its REQUEST).
   Status install_next(NrpKeys keys, std::uint16_t kd_sess_id);
-  // The next keys become the current ones (the old current are kept as the previous); false when `kd_sess_id` is
-  // not the next set's.
+  // The next keys become the current ones (the old current are kept as the previous, the set before them wiped);
+  // false when `kd_sess_id` is not the next set's.
   bool use_next(std::uint16_t kd_sess_id);
-  // New current keys at once (an initiator's switch); the old current are kept as the previous.
+  // New current keys at once (an initiator's switch); the old current are kept as the previous, the set before them
+  // and any next set wiped.
   Status use_keys(NrpKeys keys, std::uint16_t kd_sess_id);
   // The previous keys are wiped.
   void drop_previous();
-  bool holds_previous() const { return other_ != nullptr && !other_is_next_; }
-  bool holds_next() const { return other_ != nullptr && other_is_next_; }
+  bool holds_previous() const { return previous_ != nullptr; }
+  bool holds_next() const { return next_ != nullptr; }
   std::uint16_t kd_sess_id() const;
 
   // The datagram size of a PDU carrying `payload_size` octets.
@@ -98,8 +100,8 @@ class DataLink {
 
   DataLinkConfig config_;
   std::unique_ptr<KeySet> current_;
-  std::unique_ptr<KeySet> other_;  // the next or the previous keys, or none
-  bool other_is_next_ = false;
+  std::unique_ptr<KeySet> previous_;  // or none
+  std::unique_ptr<KeySet> next_;      // or none
   std::size_t trailer_ = 0;
   DataCounters counters_;
 };

@@ -42,6 +42,7 @@ Result<SessionKeys> derive_session_keys(const crypto::PrivateKey& own, const cry
   keys.kd_sess_id = key_id(keys.kd_sess, kFcKdSessId);
   keys.forward_secrecy = ephemeral_secret != nullptr;
   keys.data_kd_sess_id = dataplane::short_kd_sess_id(keys.kd_sess_id);
+  keys.previous_data_kd_sess_id = keys.data_kd_sess_id;
   return keys;
 }
 
@@ -58,7 +59,10 @@ SessionKeys derive_rekeyed_keys(const SessionKeys& current, const wire::Nonce& s
   next.forward_secrecy = current.forward_secrecy;
   next.generation = current.generation + 1;
   next.data_kd_sess_id = dataplane::short_kd_sess_id(next.kd_sess_id);
-  if (next.data_kd_sess_id == current.data_kd_sess_id) ++next.data_kd_sess_id;
+  while (next.data_kd_sess_id == current.data_kd_sess_id || next.data_kd_sess_id == current.previous_data_kd_sess_id) {
+    ++next.data_kd_sess_id;
+  }
+  next.previous_data_kd_sess_id = current.data_kd_sess_id;
   return next;
 }
 

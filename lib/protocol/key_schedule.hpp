@@ -18,9 +18,11 @@ struct SessionKeys {
   dataplane::Suite data_suite = dataplane::Suite::kAes128Gcm;  // negotiated in steps 1 and 5 (docs/protocol.md 11.2)
   bool forward_secrecy = false;  // the link was made with ephemeral keys: so is every rekeying of it
   std::uint32_t generation = 0;  // 0 from the handshake, then one more per rekeying (docs/protocol.md 12)
-  // The 16-bit KD-sess ID data PDUs carry (docs/protocol.md 11.4): the KD-sess ID's first two octets, one more when a
-  // rekeying's would equal that of the keys it replaces, so that the two key sets a receiver holds always differ.
+  // The 16-bit KD-sess ID data PDUs carry (docs/protocol.md 11.4, 12.3): the KD-sess ID's first two octets, one more
+  // (as often as needed) when a rekeying's would equal that of the keys it replaces or of the keys before them, so
+  // that the three key sets a receiver may hold always differ.
   std::uint16_t data_kd_sess_id = 0;
+  std::uint16_t previous_data_kd_sess_id = 0;  // of the generation before (the same as data_kd_sess_id at 0)
 };
 
 // KD = KDF(Z; FC 0xE0; P0 = source User Info ID; P1 = target User Info ID), Z the P-256 ECDH secret.

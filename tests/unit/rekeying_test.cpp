@@ -338,6 +338,63 @@ TEST(Rekeying, ALinkAsksForOneAfterRekeyAfterPacketsAndAlwaysBeforeCountRunsOutA
   EXPECT_LT(dataplane::kDefaultRekeyAfterPackets, dataplane::kRekeyForcedAtCount);
 }
 
+// A responder that installs the next keys right after a switch still receives what the initiator sent under the keys
+// before (its REQUEST may overtake them): three key sets at once, each named by its own 16-bit ID.
+TEST(Rekeying, ADataLinkReceivesUnderThePreviousKeysWhileTheNextAreInstalled) {
+  const auto keys = [](std::uint8_t fill) {
+    return dataplane::derive_nrp_keys(crypto::SecretBytes(Bytes(32, fill)), dataplane::Suite::kAes128Gcm);
+  };
+  const auto link = [&](std::uint8_t direction) {
+    return dataplane::DataLink::create(
+               {dataplane::Suite::kAes128Gcm, keys(1), direction, dataplane::LinkLabel{}, 101, 1, 2})
+        .value();
+  };
+  auto sender = link(dataplane::kDirectionFromTarget);
+  auto receiver = link(dataplane::kDirectionFromSource);
+  std::array<std::uint8_t, wire::kMaxDatagramSize> buffer{};
+  const Bytes payload{7, 7, 7};
+  const auto pdu = [&] {
+    return Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*sender.protect(1, payload, buffer)));
+  };
+  ASSERT_TRUE(receiver.use_keys(keys(2), 102).ok());      // generation 1 at the receiver; 101 kept as the previous
+  Bytes late = pdu();                                     // the sender, still under generation 0
+  ASSERT_TRUE(receiver.install_next(keys(3), 103).ok());  // generation 2 answered
+  EXPECT_TRUE(receiver.holds_previous());
+  EXPECT_TRUE(std::holds_alternative<dataplane::Delivery>(receiver.unprotect(late)));
+  ASSERT_TRUE(sender.use_keys(keys(2), 102).ok());
+  Bytes current = pdu();
+  EXPECT_TRUE(std::holds_alternative<dataplane::Delivery>(receiver.unprotect(current)));
+  ASSERT_TRUE(sender.use_keys(keys(3), 103).ok());
+  Bytes next = pdu();
+  const auto switched = receiver.unprotect(next);
+  ASSERT_TRUE(std::holds_alternative<dataplane::Delivery>(switched));
+  EXPECT_TRUE(std::get<dataplane::Delivery>(switched).switched);
+  EXPECT_EQ(receiver.kd_sess_id(), 103);
+}
+
+// The 16-bit IDs of three generations in a row never collide, even when the KD-sess IDs' first octets do.
+TEST(Rekeying, TheDataKdSessIdDiffersFromTheTwoGenerationsBefore) {
+  protocol::SessionKeys g0;
+  g0.kd = crypto::SecretBytes(Bytes(32, 9));
+  for (int i = 0; i < 2000; ++i) {
+    wire::Nonce n{};
+    n[0] = static_cast<std::uint8_t>(i);
+    n[1] = static_cast<std::uint8_t>(i >> 8);
+    g0.data_kd_sess_id = static_cast<std::uint16_t>(i * 7);
+    g0.previous_data_kd_sess_id = static_cast<std::uint16_t>(i * 7 + 1);
+    const auto g1 = protocol::derive_rekeyed_keys(g0, n, n, nullptr);
+    EXPECT_NE(g1.data_kd_sess_id, g0.data_kd_sess_id);
+    EXPECT_NE(g1.data_kd_sess_id, g0.previous_data_kd_sess_id);
+    EXPECT_EQ(g1.previous_data_kd_sess_id, g0.data_kd_sess_id);
+  }
+  // Forced: the previous generations hold exactly the ID the KD-sess ID gives, and the one after it.
+  wire::Nonce n{};
+  const auto natural = protocol::derive_rekeyed_keys(g0, n, n, nullptr).data_kd_sess_id;
+  g0.data_kd_sess_id = natural;
+  g0.previous_data_kd_sess_id = static_cast<std::uint16_t>(natural + 1);
+  EXPECT_EQ(protocol::derive_rekeyed_keys(g0, n, n, nullptr).data_kd_sess_id, static_cast<std::uint16_t>(natural + 2));
+}
+
 // The data plane's switch-over (docs/protocol.md 12.5): the responder receives under the old and the next keys, and
 // switches when the first PDU under the next ones verifies; the old ones are received until dropped.
 TEST(Rekeying, TheDataLinksSwitchWithoutLosingAPduInFlight) {

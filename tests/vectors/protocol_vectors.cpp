@@ -500,6 +500,7 @@ RekeyingOutputs run_rekeying(const Inputs& in, const Outputs& out) {
     k.kd_id = out.kd_id;
     k.kd_sess_id = out.kd_sess_id;
     k.data_kd_sess_id = dataplane::short_kd_sess_id(out.kd_sess_id);
+    k.previous_data_kd_sess_id = k.data_kd_sess_id;
     return k;
   };
   protocol::SessionKeys at_source = keys();

@@ -70,7 +70,6 @@ class DataLink {
   // The previous keys are wiped.
   void drop_previous();
   bool holds_previous() const { return previous_ != nullptr; }
-  bool holds_next() const { return next_ != nullptr; }
   std::uint16_t kd_sess_id() const;
 
   // The datagram size of a PDU carrying `payload_size` octets.

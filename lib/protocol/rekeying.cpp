@@ -85,7 +85,6 @@ Output Rekeying::switch_to(SessionKeys& keys, SessionKeys next, std::string_view
   keys_since_ = now.mono;
   // A REQUEST of this end that the switch overtook (the peer's keys of that generation won) is given up.
   if (requesting_ && requesting_->generation <= keys.generation) requesting_.reset();
-  ++rekeys_;
   auto e = event_of(Level::kInfo, "rekeyed")
                .with("generation", static_cast<std::int64_t>(keys.generation))
                .with("kd_sess_id", keys.kd_sess_id)

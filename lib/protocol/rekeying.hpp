@@ -56,8 +56,6 @@ class Rekeying {
   // The responder's next keys, installed for receiving until the switch; nullptr when none.
   const SessionKeys* next() const { return responding_ ? &responding_->keys : nullptr; }
   bool under_way() const { return requesting_.has_value() || (responding_ && responding_->response.active()); }
-  std::uint64_t rekeys() const { return rekeys_; }
-  bool holds_previous() const { return !previous_.empty(); }
 
  private:
   struct Requesting {
@@ -95,7 +93,6 @@ class Rekeying {
   // The K_int of earlier generations, each until kRekeyOldKeysLinger after it was replaced (a cached answer or a
   // retransmission made before a switch), at most kRekeyMaxPreviousKeys of them.
   std::deque<std::pair<crypto::SecretBytes, MonoTime>> previous_;
-  std::uint64_t rekeys_ = 0;
 };
 
 }  // namespace u2u::protocol

@@ -58,7 +58,6 @@ class SourceUe final : public Node {
   Output rekey(std::string trigger, const Now& now);
   // The next keys this source answered a rekeying with, installed for receiving until the switch, or nullptr.
   const SessionKeys* next_keys() const { return link_ && link_->rekeying ? link_->rekeying->next() : nullptr; }
-  std::uint64_t rekeys() const { return link_ && link_->rekeying ? link_->rekeying->rekeys() : 0; }
   const SourceConfig& config() const { return config_; }
   // Discovery chose a relay and learnt the target's Layer-2 ID: the next handshake goes through it.
   void select_relay(std::string user_info_id, wire::Layer2Id layer2_id, Endpoint endpoint,

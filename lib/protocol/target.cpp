@@ -566,12 +566,8 @@ std::optional<TargetUe::LinkView> TargetUe::link_of(std::string_view source_user
   if (own == link_of_source_.end()) return std::nullopt;
   auto it = links_.find(own->second);
   if (it == links_.end()) return std::nullopt;
-  return LinkView{it->first,
-                  &it->second.keys,
-                  it->second.relay_endpoint,
-                  it->second.relay_layer2_id,
-                  it->second.rekeying->next(),
-                  it->second.rekeying->rekeys()};
+  return LinkView{it->first, &it->second.keys, it->second.relay_endpoint, it->second.relay_layer2_id,
+                  it->second.rekeying->next()};
 }
 
 void TargetUe::schedule_rekeying(const wire::Digest& digest, const Link& link) {

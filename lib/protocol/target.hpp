@@ -54,7 +54,6 @@ class TargetUe final : public Node {
     Endpoint relay_endpoint;
     wire::Layer2Id relay_layer2_id = 0;
     const SessionKeys* next_keys = nullptr;  // a rekeying answered and not yet confirmed
-    std::uint64_t rekeys = 0;
   };
   std::optional<LinkView> link_of(std::string_view source_user_info_id) const;
   // A rekeying of the link of `session` (its label in the logs), or of every link (empty), for `trigger`

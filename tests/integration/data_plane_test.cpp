@@ -411,10 +411,10 @@ void rekey_under_traffic(bool forward_secrecy, int seconds) {
     append(tb.config("target-ue"), "security:\n  forward_secrecy: true\n");
   }
   Daemons d(tb);
-  std::atomic<bool> sending{true}, running{true};
+  std::atomic<bool> running{true};
   std::atomic<std::uint32_t> sent{0};
-  std::map<std::uint32_t, int> up, down;
-  std::size_t corrupted = 0;
+  std::map<std::uint32_t, int> up, down;  // each written by one thread, read once both have ended
+  std::atomic<std::size_t> corrupted{0};  // written by both
   std::thread echo([&] {
     while (running) {
       auto got = server.receive(std::chrono::milliseconds(100));
@@ -450,7 +450,7 @@ void rekey_under_traffic(bool forward_secrecy, int seconds) {
   EXPECT_EQ(up.size(), sent.load()) << "lost on the way to the target";
   EXPECT_EQ(down.size(), sent.load()) << "lost on the way back";
   EXPECT_EQ(duplicates, 0u);
-  EXPECT_EQ(corrupted, 0u);
+  EXPECT_EQ(corrupted.load(), 0u);
   const Json down_event = d.stop_source();
   EXPECT_EQ(down_event.value("dropped_keys", -1), 0) << down_event.dump();
   EXPECT_EQ(down_event.value("dropped", -1), 0) << down_event.dump();

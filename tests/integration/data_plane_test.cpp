@@ -102,11 +102,6 @@ void forward_config(const LoopbackTestbed& tb, int listen_port, int to_port) {
              std::to_string(to_port) + "\n");
 }
 
-int free_udp_port() {
-  UdpSocket probe;
-  return probe.port();
-}
-
 // A datagram that says which it is: a 4-octet index, then octets derived from it, `size` in all.
 Bytes numbered(std::uint32_t index, std::size_t size, std::uint8_t salt) {
   Bytes d(std::max<std::size_t>(size, 4));

@@ -8,10 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -149,16 +152,33 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-int free_base_port() {
+namespace {
+
+// Ports a test hands to a daemon are checked free, released, and bound again by the daemon a moment later. They are
+// taken below the kernel's ephemeral range (ip_local_port_range), which any socket bound to port 0 may get in that
+// moment (a probe, a daemon's sender, another test), and never twice in one process.
+int pick_ports(int type, std::initializer_list<int> offsets) {
+  static std::mutex mutex;
+  static std::set<int> handed_out;
+  int ephemeral_low = 32768, ephemeral_high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low >> ephemeral_high;
+  const int span = std::max(offsets) + 1;
+  int low = 10000, high = ephemeral_low - span;
+  if (high - low < 2000) low = ephemeral_high + 1, high = 65536 - span;
   std::random_device rd;
   std::mt19937 rng(rd());
-  std::uniform_int_distribution<int> dist(20000, 59000);
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  std::uniform_int_distribution<int> dist(low, high);
+  const std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 500; ++attempt) {
     const int base = dist(rng);
     bool free = true;
-    for (int i : {0, 1, 2, 10, 11, 12}) {  // the daemons' ports and their discovery ports
+    for (int i : offsets) {
       if (!free) break;
-      const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+      if (handed_out.count(base + i) != 0) {
+        free = false;
+        break;
+      }
+      const int fd = ::socket(AF_INET, type, 0);
       sockaddr_in a{};
       a.sin_family = AF_INET;
       a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -166,10 +186,20 @@ int free_base_port() {
       free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
       ::close(fd);
     }
-    if (free) return base;
+    if (!free) continue;
+    for (int i : offsets) handed_out.insert(base + i);
+    return base;
   }
-  throw std::runtime_error("no free UDP ports");
+  throw std::runtime_error("no free ports on 127.0.0.1");
 }
+
+}  // namespace
+
+int free_base_port() { return pick_ports(SOCK_DGRAM, {0, 1, 2, 10, 11, 12}); }  // daemons' and discovery ports
+
+int free_udp_port() { return pick_ports(SOCK_DGRAM, {0}); }
+
+int free_tcp_port() { return pick_ports(SOCK_STREAM, {0}); }
 
 LoopbackTestbed::LoopbackTestbed(const std::vector<std::string>& provision_options) : base_port_(free_base_port()) {
   std::string out;

@@ -65,6 +65,10 @@ class TempDir {
 
 // A base port N with N .. N+2 (the daemons) and N+10 .. N+12 (their discovery sockets) free for UDP on 127.0.0.1.
 int free_base_port();
+// A port free on 127.0.0.1 for a daemon to bind (a data-plane forward, a metrics endpoint), outside the ephemeral
+// range and not handed out before in this process.
+int free_udp_port();
+int free_tcp_port();
 
 // A provisioned loopback testbed (u2u-provision testbed --log-format json) and its daemons.
 class LoopbackTestbed {

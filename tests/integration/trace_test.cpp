@@ -139,12 +139,7 @@ TEST(Trace, RelayCredentialFromAnotherCaIsNamedAtTheTargetAndExits1) {
 // kd_sess_id as the logs have it.
 TEST(Trace, RekeyingsOfARealLinkAreInTheLadderWithTheSameKdSessAtBothEnds) {
   LoopbackTestbed tb;
-  int listen_port = 0, to_port = 0;  // a UDP forward nobody uses: the link carries user data
-  {
-    const UdpSocket listen_probe, to_probe;
-    listen_port = listen_probe.port();
-    to_port = to_probe.port();
-  }
+  const int listen_port = free_udp_port(), to_port = free_udp_port();  // a UDP forward nobody uses: user data
   for (const std::string role : {"source-ue", "target-ue"}) {
     std::string cfg = read_file(tb.config(role));
     const auto level = cfg.find("  level: info");

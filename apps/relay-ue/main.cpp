@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
       return metrics::DaemonMetrics::DataTotals{.packets_sent = static_cast<double>(s.forwarded),
                                                 .packets_received = static_cast<double>(s.received)};
     });
+    m->rekeyings_relayed([&] { return static_cast<double>(relay.rekeyings_relayed()); });
   }
   service.started(warnings, protocol::event(protocol::Level::kInfo, "started")
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))

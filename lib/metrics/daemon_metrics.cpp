@@ -202,6 +202,13 @@ DaemonMetrics::DaemonMetrics(Role role) : role_(role) {
       "Handshake duration: source-ue from sending the request (step 1) to link_established, relay-ue from step 2 to "
       "link_relayed, target-ue from the verified request (step 4) to link_established.",
       std::move(bounds));
+  if (role_ != Role::kRelay) {
+    ids_.rekeyings = registry_.counter(
+        p + "rekeyings_total",
+        "Rekeyings of links (docs/protocol.md 12): initiated and answered (rekeyed, as initiator or responder), and "
+        "failed (rekey_failed: no answer, the keys in use stay).",
+        "result", {"initiated", "answered", "failed"});
+  }
 }
 
 void DaemonMetrics::gauges(std::function<double()> pending, std::function<double()> links) {
@@ -234,6 +241,12 @@ void DaemonMetrics::data_plane(std::function<DataTotals()> read) {
   registry_.reader(Registry::Type::kCounter, p + "data_replays_total",
                    "Received data PDUs refused by the replay window (duplicate or too old).", "direction", {"received"},
                    [read](std::size_t) { return read().replays; });
+}
+
+void DaemonMetrics::rekeyings_relayed(std::function<double()> read) {
+  registry_.reader(Registry::Type::kCounter, std::string(kPrefix) + "rekeyings_total",
+                   "Rekeyings relayed: REKEYING CONFIRMs of a generation new on their link (docs/protocol.md 12).",
+                   "result", {"relayed"}, [read = std::move(read)](std::size_t) { return read(); });
 }
 
 void DaemonMetrics::started(const std::string& session, Clock::time_point now) {
@@ -290,6 +303,8 @@ void DaemonMetrics::observe(const protocol::Event& e, Clock::time_point now) {
   } else if (name == "pending_expired") {
     registry_.add(ids_.handshakes, "expired");
     ended(text(e, "session"), now, false);
+  } else if ((name == "rekeyed" || name == "rekey_failed") && role_ != Role::kRelay) {
+    registry_.add(ids_.rekeyings, name == "rekey_failed" ? "failed" : text(e, "as") == "initiator" ? "initiated" : "answered");
   } else if (name == "datagram_dropped" || name == "data_dropped") {
     const std::string_view label = drop_reason_label(text(e, "reason"), text(e, "check"));
     registry_.add(ids_.dropped, label);

@@ -43,6 +43,9 @@ class DaemonMetrics {
     double integrity_failures = 0, replays = 0;
   };
   void data_plane(std::function<DataTotals()> read);
+  // relay-ue: the rekeyings it has relayed (u2u_rekeyings_total{result="relayed"}); the ends count theirs from their
+  // rekeyed and rekey_failed events.
+  void rekeyings_relayed(std::function<double()> read);
 
   Registry& registry() { return registry_; }
   const Registry& registry() const { return registry_; }
@@ -51,6 +54,7 @@ class DaemonMetrics {
   // The families, for tests.
   struct Ids {
     Registry::Id handshakes, handshake_failures, verifications, signings, dropped, rate_limited, replayed, duration;
+    Registry::Id rekeyings;  // source-ue and target-ue
   };
   const Ids& ids() const { return ids_; }
 

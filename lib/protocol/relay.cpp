@@ -543,6 +543,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
     if (m.type == wire::MessageType::kRekeyingConfirm && r.data.rekeying_generation != m.rekeying_generation) {
       r.data.rekeying_generation = m.rekeying_generation;
       ++r.data.rekeyings;
+      ++rekeyings_relayed_;
     }
     schedule_link(it->first, r, now);
     return out;

@@ -58,6 +58,8 @@ class RelayUe final : public Node {
   std::size_t pending_of_host(const Endpoint& sender) const;
   std::size_t link_count() const { return linked_; }
   std::size_t released_count() const { return released_; }  // released routes kept for link_timeout
+  // Rekeyings relayed since start: REKEYING CONFIRMs of a generation new on their link (docs/protocol.md 12).
+  std::uint64_t rekeyings_relayed() const { return rekeyings_relayed_; }
   const RelayConfig& config() const { return config_; }
   // Data PDUs (docs/protocol.md 11.5), the fast path: when `datagram` is a data PDU of a link this relay routes and
   // came from one end of it, its per-hop header is rewritten in place for the other end, which is returned;
@@ -162,6 +164,7 @@ class RelayUe final : public Node {
   std::set<wire::Digest> verifying_;  // requests in a job: a copy meanwhile is dropped
   std::size_t linked_ = 0;            // kLinked routes
   std::size_t released_ = 0;          // kReleased routes
+  std::uint64_t rekeyings_relayed_ = 0;
   // Links by their label (the first octets of the request digest), for data PDUs.
   struct LabelHash {
     std::size_t operator()(const dataplane::LinkLabel& l) const noexcept {

@@ -21,6 +21,7 @@
 #include "common/bytes.hpp"
 #include "dataplane/constants.hpp"
 #include "integration/process.hpp"
+#include "integration/scrape.hpp"
 
 namespace u2u::test {
 namespace {
@@ -491,13 +492,18 @@ TEST(DataPlaneDaemons, ASmallRekeyAfterPacketsForcesARekeyingByCount) {
   EXPECT_EQ(rekeyed_ids(tb, "source-ue").front(), rekeyed_ids(tb, "target-ue").front());
 }
 
-TEST(DataPlaneDaemons, Sigusr1StartsARekeyingAtEitherEndAndTheKeyLogGetsEachNewKdSess) {
+TEST(DataPlaneDaemons, Sigusr1StartsARekeyingAtEitherEndAndTheKeyLogGetsEachNewKdSessAndTheMetricsCountThem) {
   ForwardTestbed f;
   auto& [tb, client, server, listen_port] = f;
   for (const char* role : {"source-ue", "target-ue"}) {
     std::string cfg = read_file(tb.config(role));
     cfg.replace(cfg.find("  level: info"), 13, "  level: info\n  key_log_file: " + std::string(role) + "-keys.log");
     std::ofstream(tb.config(role)) << cfg;
+  }
+  std::map<std::string, int> metrics_port;
+  for (const char* role : {"source-ue", "relay-ue", "target-ue"}) {
+    metrics_port[role] = free_tcp_port();
+    enable_metrics(tb.config(role), metrics_port[role]);
   }
   Daemons d(tb);
   d.source->signal(SIGUSR1);
@@ -520,6 +526,15 @@ TEST(DataPlaneDaemons, Sigusr1StartsARekeyingAtEitherEndAndTheKeyLogGetsEachNewK
   for (std::string tag, session, id, key; lines >> tag >> session >> id >> key;) logged_ids.push_back(id);
   ASSERT_EQ(logged_ids.size(), 3u) << keys;
   EXPECT_EQ(std::vector<std::string>(logged_ids.begin() + 1, logged_ids.end()), at_source);
+  // u2u_rekeyings_total: one started and one answered at each end, both relayed.
+  for (const char* role : {"source-ue", "target-ue"}) {
+    const std::string text = body_of(get(metrics_port[role]));
+    EXPECT_EQ(sample(text, "u2u_rekeyings_total{result=\"initiated\"}"), 1) << role << "\n" << text;
+    EXPECT_EQ(sample(text, "u2u_rekeyings_total{result=\"answered\"}"), 1) << role << "\n" << text;
+    EXPECT_EQ(sample(text, "u2u_rekeyings_total{result=\"failed\"}"), 0) << role << "\n" << text;
+  }
+  const std::string relay_text = body_of(get(metrics_port["relay-ue"]));
+  EXPECT_EQ(sample(relay_text, "u2u_rekeyings_total{result=\"relayed\"}"), 2) << relay_text;
   // relay-ue, which carries no user data, logs the signal and goes on.
   tb.relay->signal(SIGUSR1);
   EXPECT_TRUE(wait_for_event(tb.log("relay-ue"), "rekey_request_ignored", 5s));

@@ -162,6 +162,26 @@ TEST(DaemonMetrics, ARejectPassedOnIsCountedOnceAndTheHandshakeStillCompletesAnd
   EXPECT_EQ(m.registry().value(m.ids().duration), 1) << "timed from step 2 to link_relayed";
 }
 
+TEST(DaemonMetrics, RekeyingsAreCountedByHowTheyEndedAtTheEndsAndAsRelayedAtTheRelay) {
+  DaemonMetrics end(metrics::Role::kTarget);
+  const auto rekeyed = [](const char* as) { return protocol::event(protocol::Level::kInfo, "rekeyed").with("as", as); };
+  end.observe(rekeyed("initiator"));
+  end.observe(rekeyed("responder"));
+  end.observe(rekeyed("responder"));
+  end.observe(protocol::event(protocol::Level::kWarn, "rekey_failed").with("generation", std::int64_t{4}));
+  end.observe(protocol::event(protocol::Level::kDebug, "rekeying").with("generation", std::int64_t{4}));
+  EXPECT_EQ(end.registry().value(end.ids().rekeyings, "initiated"), 1);
+  EXPECT_EQ(end.registry().value(end.ids().rekeyings, "answered"), 2);
+  EXPECT_EQ(end.registry().value(end.ids().rekeyings, "failed"), 1);
+
+  DaemonMetrics relay(metrics::Role::kRelay);
+  double relayed = 7;
+  relay.rekeyings_relayed([&] { return relayed; });
+  relay.observe(rekeyed("initiator"));  // the relay logs none; its count is the relay's own
+  EXPECT_NE(relay.render().find("u2u_rekeyings_total{result=\"relayed\"} 7\n"), std::string::npos) << relay.render();
+  EXPECT_EQ(relay.render().find("initiated"), std::string::npos);
+}
+
 TEST(DaemonMetrics, HandshakesNeverCompletedDoNotGrowTheTimingTable) {
   DaemonMetrics m(metrics::Role::kTarget);
   for (int i = 0; i < 10000; ++i) m.observe(step(4, std::to_string(i)));

@@ -101,6 +101,7 @@ TEST(Rekeying, TheTargetStartsOneAsWellAndTheRelayCountsEachRekeyingOnce) {
   const auto stats = l.tb.relay.link_stats();
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_EQ(num(stats[0], "rekeys"), 3);
+  EXPECT_EQ(l.tb.relay.rekeyings_relayed(), 3u);  // u2u_rekeyings_total{result="relayed"}
 }
 
 TEST(Rekeying, WithForwardSecrecyEveryRekeyingRenewsKdWithFreshEphemeralKeys) {

@@ -1,6 +1,7 @@
 // relay-ue: the UE-to-UE relay daemon (seed steps 2, 3, 6 and 7).
 #include <boost/asio/post.hpp>
 
+#include "daemon/peer_names.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -20,11 +21,22 @@ int main(int argc, char** argv) {
   if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
   std::vector<protocol::RelayTarget> targets;
+  std::vector<std::pair<std::size_t, config::PeerAddress>> named;  // targets given by host name: file.targets[first]
   for (std::size_t i = 0; i < file.targets.size(); ++i) {
     const auto& t = file.targets[i];
-    auto endpoint = config::resolve(t.endpoint, file.common.file, "targets[" + std::to_string(i) + "]");
-    if (!endpoint) return daemon::config_error(kSpec, endpoint.error());
-    targets.push_back({t.user_info_id, t.layer2_id, *endpoint});
+    const std::string key = "targets[" + std::to_string(i) + "]";
+    auto peer = config::peer_address(t.endpoint, file.common.file, key);
+    if (!peer) return daemon::config_error(kSpec, peer.error());
+    if (peer->endpoint) {
+      targets.push_back({t.user_info_id, t.layer2_id, *peer->endpoint});
+    } else if (file.discovery) {
+      return daemon::config_error(
+          kSpec, make_error(Cause::kNone, "config",
+                            file.common.file + ": " + key + ".address: \"" + peer->host +
+                                "\" is a host name; with discovery, give the target's numeric address"));
+    } else {
+      named.emplace_back(i, std::move(peer).value());
+    }
   }
   std::optional<protocol::DiscoveryConfig> discovery_config;
   if (file.discovery) {
@@ -80,6 +92,20 @@ int main(int argc, char** argv) {
                                 .with("targets", static_cast<std::int64_t>(file.targets.size()))
                                 .with("max_pending", static_cast<std::int64_t>(file.max_pending))
                                 .with("workers", static_cast<std::int64_t>(workers)));
+  // Targets named by host name: resolved now and every kPeerResolveInterval; requests for one whose name never
+  // resolved are refused (unknown_target) until it does.
+  daemon::PeerNames names(service.log(), daemon::PeerNames::system(service.io()), listen.v6);
+  for (const auto& [i, peer] : named) names.add("targets[" + std::to_string(i) + "]", peer.host, peer.port);
+  const auto resolve_targets = [&] {
+    names.refresh([&](std::size_t n) {
+      const auto& t = file.targets[named[n].first];
+      relay.set_target({t.user_info_id, t.layer2_id, *names.endpoint(n)});
+    });
+  };
+  if (names.size() > 0) {
+    resolve_targets();
+    service.every(daemon::kPeerResolveInterval, resolve_targets);
+  }
   service.every(file.link_stats_interval, [&] {
     for (auto& e : relay.link_stats()) service.log().emit(std::move(e));
   });

@@ -1,7 +1,10 @@
 // source-ue: the source UE daemon (seed steps 1 and 8).
+#include <functional>
+
 #include <boost/asio/post.hpp>
 
 #include "daemon/data_plane.hpp"
+#include "daemon/peer_names.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -38,10 +41,15 @@ int main(int argc, char** argv) {
   if (const int* exit_code = std::get_if<int>(&prepared)) return *exit_code;
   auto& [options, file, self, listen, warnings] = std::get<0>(prepared);
   Endpoint relay_endpoint;
+  std::optional<config::PeerAddress> relay_host;  // relay.address a host name
   if (!file.relay_user_info_id.empty()) {
-    auto relay = config::resolve(file.relay, file.common.file, "relay");
+    auto relay = config::peer_address(file.relay, file.common.file, "relay");
     if (!relay) return daemon::config_error(kSpec, relay.error());
-    relay_endpoint = *relay;
+    if (relay->endpoint) {
+      relay_endpoint = *relay->endpoint;
+    } else {
+      relay_host = std::move(relay).value();
+    }
   }
   std::optional<protocol::SourceDiscovery> discovery;
   if (file.discovery) {
@@ -87,20 +95,38 @@ int main(int argc, char** argv) {
   int result = daemon::kExitOk;
   boost::asio::steady_timer retry(service.io());
   const auto now = [] { return Now::read(); };
-  const auto begin = [&] {
+  const auto start = [&] {
+    if (data_plane) data_plane->all_down("a new handshake");
+    service.runner().dispatch(source.start(now()));
+  };
+  // A relay named by host name is resolved before each handshake: a relay that comes back at another address (a
+  // container replaced elsewhere) is reached there. Until its name first resolves, the handshake waits.
+  daemon::PeerNames relay_name(service.log(), daemon::PeerNames::system(service.io()), listen.v6);
+  if (relay_host) relay_name.add("relay", relay_host->host, relay_host->port);
+  std::function<void()> begin;
+  const auto begin_after = [&](Millis wait) {
+    retry.expires_after(wait);
+    retry.async_wait([&](boost::system::error_code ec) {
+      if (!ec) begin();
+    });
+  };
+  begin = [&] {
     if (stopping) return;
     if (discovery) {
       const auto& selected = discovery->selected();
       if (!selected) return;  // wait for relay_selected
       source.select_relay(selected->user_info_id, selected->layer2_id, selected->endpoint, selected->target_layer2_id);
     }
-    if (data_plane) data_plane->all_down("a new handshake");
-    service.runner().dispatch(source.start(now()));
-  };
-  const auto begin_after = [&](Millis wait) {
-    retry.expires_after(wait);
-    retry.async_wait([&](boost::system::error_code ec) {
-      if (!ec) begin();
+    if (relay_name.size() == 0) return start();
+    relay_name.refresh({}, [&] {
+      if (stopping) return;
+      if (!relay_name.endpoint(0)) {  // peer_unresolved says why
+        if (once) return service.stop(daemon::kExitFailure);
+        return begin_after(file.retry_interval);
+      }
+      source.select_relay(file.relay_user_info_id, file.relay_layer2_id, *relay_name.endpoint(0),
+                          source.config().target_layer2_id);
+      start();
     });
   };
   const auto release_and_stop = [&](int exit_code) {
@@ -173,6 +199,6 @@ int main(int argc, char** argv) {
     boost::asio::post(service.io(), [&] { service.runner().dispatch(source.recheck(now())); });
     return {};
   });
-  if (!discovery) service.runner().dispatch(source.start(now()));
+  if (!discovery) begin();
   return service.run();
 }

@@ -22,4 +22,24 @@ std::optional<Endpoint> Endpoint::parse(std::string_view address, std::uint16_t 
   return std::nullopt;
 }
 
+bool is_host_name(std::string_view text) {
+  if (!text.empty() && text.back() == '.') text.remove_suffix(1);  // a fully qualified name's root
+  if (text.empty() || text.size() > 253) return false;
+  bool all_digits = true;
+  std::size_t label = 0;  // the current label's length
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == '.') {
+      if (label == 0 || label > 63 || text[i - 1] == '-' || text[i - label] == '-') return false;
+      if (i < text.size()) all_digits = true, label = 0;
+      continue;
+    }
+    const char c = text[i];
+    const bool digit = c >= '0' && c <= '9';
+    if (!digit && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '-') return false;
+    all_digits = all_digits && digit;
+    ++label;
+  }
+  return !all_digits;
+}
+
 }  // namespace u2u

@@ -20,4 +20,9 @@ struct Endpoint {
   static std::optional<Endpoint> parse(std::string_view address, std::uint16_t port);
 };
 
+// A DNS host name (RFC 1123 2.1): dot-separated labels of letters, digits and hyphens, 1-63 octets each, not starting
+// or ending with a hyphen, at most 253 octets in all, its last label not all digits (so that no mistyped numeric
+// address passes for a name).
+bool is_host_name(std::string_view text);
+
 }  // namespace u2u

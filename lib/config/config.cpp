@@ -565,6 +565,14 @@ Result<Endpoint> resolve(const Listen& listen, const std::string& file, const st
   return *e;
 }
 
+Result<PeerAddress> peer_address(const Listen& listen, const std::string& file, const std::string& key) {
+  if (auto e = Endpoint::parse(listen.address, listen.port)) return PeerAddress{*e, {}, listen.port};
+  if (is_host_name(listen.address)) return PeerAddress{std::nullopt, listen.address, listen.port};
+  return make_error(Cause::kNone, "config",
+                    file + ": " + key + ".address: \"" + listen.address +
+                        "\" is neither a numeric IPv4 or IPv6 address nor a host name");
+}
+
 Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file,
                                                    std::uint16_t signalling_port) {
   protocol::DiscoveryConfig c;

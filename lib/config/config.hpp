@@ -1,6 +1,7 @@
 #pragma once
 // The daemons' YAML configuration (config/*.yaml documents every key). Loading is strict: an unknown key, a
 // missing key, a value of the wrong type or out of range is an error naming the file and the key path.
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -161,6 +162,14 @@ Result<protocol::LocalParty> load_party(const Common& common, crypto::Role role,
                                         std::vector<std::string>& warnings);
 
 Result<Endpoint> resolve(const Listen& listen, const std::string& file, const std::string& key);
+// A peer's address in a config (a relay's targets, a source's relay): a numeric address, or a host name that the
+// daemon resolves itself (lib/daemon/peer_names.hpp).
+struct PeerAddress {
+  std::optional<Endpoint> endpoint;  // numeric
+  std::string host;                  // else a host name
+  std::uint16_t port = 0;
+};
+Result<PeerAddress> peer_address(const Listen& listen, const std::string& file, const std::string& key);
 // The discovery destinations (the multicast group, the neighbours) and timers for the protocol core;
 // `signalling_port`: the daemon's own listen port, which its announcements and responses carry.
 Result<protocol::DiscoveryConfig> discovery_config(const DiscoveryFile& d, const std::string& file,

@@ -304,7 +304,9 @@ void DaemonMetrics::observe(const protocol::Event& e, Clock::time_point now) {
     registry_.add(ids_.handshakes, "expired");
     ended(text(e, "session"), now, false);
   } else if ((name == "rekeyed" || name == "rekey_failed") && role_ != Role::kRelay) {
-    registry_.add(ids_.rekeyings, name == "rekey_failed" ? "failed" : text(e, "as") == "initiator" ? "initiated" : "answered");
+    registry_.add(ids_.rekeyings, name == "rekey_failed"         ? "failed"
+                                  : text(e, "as") == "initiator" ? "initiated"
+                                                                 : "answered");
   } else if (name == "datagram_dropped" || name == "data_dropped") {
     const std::string_view label = drop_reason_label(text(e, "reason"), text(e, "check"));
     registry_.add(ids_.dropped, label);

@@ -47,6 +47,16 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
   return out;
 }
 
+void RelayUe::set_target(const RelayTarget& target) {
+  for (auto& t : config_.targets) {
+    if (t.user_info_id == target.user_info_id) {
+      t = target;
+      return;
+    }
+  }
+  config_.targets.push_back(target);
+}
+
 std::optional<RelayTarget> RelayUe::find_target(std::string_view user_info_id) const {
   for (const auto& t : config_.targets) {
     if (t.user_info_id == user_info_id) return t;

@@ -61,6 +61,9 @@ class RelayUe final : public Node {
   // Rekeyings relayed since start: REKEYING CONFIRMs of a generation new on their link (docs/protocol.md 12).
   std::uint64_t rekeyings_relayed() const { return rekeyings_relayed_; }
   const RelayConfig& config() const { return config_; }
+  // A configured target whose address is known now or has changed (its host name resolved again): later requests
+  // for it go to `target.endpoint`; the links and requests already routed keep theirs. Added when not configured yet.
+  void set_target(const RelayTarget& target);
   // Data PDUs (docs/protocol.md 11.5), the fast path: when `datagram` is a data PDU of a link this relay routes and
   // came from one end of it, its per-hop header is rewritten in place for the other end, which is returned;
   // otherwise nullopt and `drop_reason` says why. No allocation, no event: the transport counts and logs.

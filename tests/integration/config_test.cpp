@@ -95,6 +95,40 @@ TEST_F(ConfigErrors, WorkersOtherThanAutoOrANumberUpTo256Exit2NamingTheKey) {
   }
 }
 
+TEST_F(ConfigErrors, APeerAddressNeitherNumericNorAHostNameExits2NamingTheKeyAndAHostNameWithDiscoveryToo) {
+  const std::string relay = tb.config("relay-ue"), source = tb.config("source-ue");
+  const std::string relay_text = read_file(relay), source_text = read_file(source);
+  replace(relay, "    address: 127.0.0.1", "    address: 10.0.0.300");
+  auto c = check("relay-ue", relay);
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.output.find(relay + ": targets[0].address: \"10.0.0.300\" is neither a numeric IPv4 or IPv6 address "
+                                  "nor a host name"),
+            std::string::npos)
+      << c.output;
+  replace(source, "relay:\n  user_info_id: relay-ue\n  layer2_id: 0x000002\n  address: 127.0.0.1",
+          "relay:\n  user_info_id: relay-ue\n  layer2_id: 0x000002\n  address: relay_1");
+  c = check("source-ue", source);
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.output.find(source + ": relay.address: \"relay_1\" is neither"), std::string::npos) << c.output;
+  write(source, source_text);
+  // A host name is a peer address like any other...
+  write(relay, relay_text);
+  replace(relay, "    address: 127.0.0.1", "    address: target-1.example");
+  c = check("relay-ue", relay);
+  EXPECT_EQ(c.exit_code, 0) << c.output;
+  // ...but not with discovery, which announces to its targets by address.
+  write(relay, read_file(relay) +
+                   "discovery:\n  listen: {address: 127.0.0.1, port: " + std::to_string(tb.base_port() + 11) +
+                   "}\n  neighbours:\n    - {address: 127.0.0.1, port: " + std::to_string(tb.base_port() + 12) +
+                   "}\n  model: A\n");
+  c = check("relay-ue", relay);
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find(relay + ": targets[0].address: \"target-1.example\" is a host name; with discovery, give "
+                                  "the target's numeric address"),
+            std::string::npos)
+      << c.output;
+}
+
 TEST_F(ConfigErrors, MissingConfigFileExits2NamingIt) {
   const auto c = check("target-ue", tb.dir() + "/nope.yaml");
   EXPECT_EQ(c.exit_code, 2);

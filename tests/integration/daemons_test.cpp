@@ -38,6 +38,33 @@ TEST(Daemons, LinkEstablishedAtBothEndsWithEqualKdIds) {
   }
 }
 
+// A relay's targets and a source's relay may be given by host name: each daemon resolves it (localhost here).
+TEST(Daemons, PeersGivenByHostNameAreResolvedByTheDaemonsAndTheLinkIsEstablished) {
+  LoopbackTestbed tb;
+  for (const char* role : {"relay-ue", "source-ue"}) {
+    std::string text = read_file(tb.config(role));
+    const std::string numeric = role == std::string("relay-ue") ? "    address: 127.0.0.1\n" : "  address: 127.0.0.1\n";
+    const auto last = text.rfind(numeric);  // the peer's address: after the daemon's own listen address
+    ASSERT_NE(last, std::string::npos);
+    ASSERT_NE(last, text.find("  address: 127.0.0.1\n")) << "only the listen address in " << role;
+    text.replace(last, numeric.size(), numeric.substr(0, numeric.find("127")) + "localhost\n");
+    std::ofstream(tb.config(role)) << text;
+  }
+  tb.start_relay();
+  tb.start_target();
+  ASSERT_EQ(tb.run_source_once(), 0) << read_file(tb.log("source-ue")) << read_file(tb.log("relay-ue"));
+  ASSERT_TRUE(wait_for_event(tb.log("target-ue"), "link_established"));
+  const auto at_relay = events(tb.log("relay-ue"), "peer_resolved");
+  ASSERT_EQ(at_relay.size(), 1u) << read_file(tb.log("relay-ue"));
+  EXPECT_EQ(at_relay[0]["key"], "targets[0]");
+  EXPECT_EQ(at_relay[0]["host"], "localhost");
+  EXPECT_EQ(at_relay[0]["address"], "127.0.0.1:" + std::to_string(tb.base_port() + 2));
+  const auto at_source = events(tb.log("source-ue"), "peer_resolved");
+  ASSERT_EQ(at_source.size(), 1u) << read_file(tb.log("source-ue"));
+  EXPECT_EQ(at_source[0]["key"], "relay");
+  EXPECT_EQ(at_source[0]["address"], "127.0.0.1:" + std::to_string(tb.base_port() + 1));
+}
+
 TEST(Daemons, RelayCredentialFromAnotherCaIsRefusedAndNoLinkAtTarget) {
   LoopbackTestbed tb;
   std::string out;

@@ -2,6 +2,7 @@
 // The UE-to-UE relay (seed steps 2, 3, 6, 7; step 9 and the link messages forwarded): verifies before it
 // forwards, countersigns what it forwards, never forwards what failed, and answers a failed verification with
 // DIRECT COMMUNICATION REJECT #6. It holds no key of the link: it routes the link messages by request digest.
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -155,6 +156,8 @@ class RelayUe final : public Node {
   Outbound reject(const Endpoint& to, wire::Layer2Id to_layer2_id, const wire::Digest& digest, Cause cause) const;
   std::optional<RelayTarget> find_target(std::string_view user_info_id) const;
   void erase(std::map<wire::Digest, Route>::iterator it);
+  // Released routes are kept for retransmissions, at most max_links of them: beyond, the oldest are forgotten.
+  void trim_released();
   void make_linked(const wire::Digest& digest, Route& route, const Now& now);
   // The link's data counters, for the event that ends it.
   Event& with_data_counts(Event& e, const Route& route) const;
@@ -164,9 +167,10 @@ class RelayUe final : public Node {
   RelayConfig config_;
   std::map<wire::Digest, Route> routes_;
   std::uint64_t route_ids_ = 0;
-  std::set<wire::Digest> verifying_;  // requests in a job: a copy meanwhile is dropped
-  std::size_t linked_ = 0;            // kLinked routes
-  std::size_t released_ = 0;          // kReleased routes
+  std::set<wire::Digest> verifying_;         // requests in a job: a copy meanwhile is dropped
+  std::size_t linked_ = 0;                   // kLinked routes
+  std::size_t released_ = 0;                 // kReleased routes
+  std::deque<wire::Digest> released_order_;  // kReleased routes, oldest first; entries of routes since gone skipped
   std::uint64_t rekeyings_relayed_ = 0;
   // Links by their label (the first octets of the request digest), for data PDUs.
   struct LabelHash {

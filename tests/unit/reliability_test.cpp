@@ -153,6 +153,34 @@ TEST(Reliability, ReleaseFreesTheLinkAtTheRelayAndTheTarget) {
   EXPECT_EQ(tb.relay.released_count(), 0u);
 }
 
+TEST(Reliability, TheRelayKeepsAtMostMaxLinksReleasedLinksForgettingTheOldestFirst) {
+  const TestPki pki;
+  const Parties p(pki);
+  auto relay = relay_config(p.relay);
+  relay.max_links = 2;
+  relay.link_timeout = std::chrono::minutes(10);  // no released route expires during the test
+  Testbed tb(source_config(p.source), std::move(relay), target_config(p.target));
+  std::vector<Bytes> release_requests;  // each link's, as the source sent it
+  Now now = test_now();
+  for (int i = 0; i < 5; ++i) {
+    now = tb.fire_timers(later(test_now(), std::chrono::seconds(11 * i)));
+    tb.run(now);
+    ASSERT_EQ(tb.source.state(), protocol::SourceUe::State::kEstablished) << i;
+    const auto release = tb.source.release(now);
+    release_requests.push_back(release.send.at(0).datagram);
+    tb.net.deliver(kSourceEndpoint, "source-ue", release, now);
+    EXPECT_EQ(tb.relay.link_count(), 0u);
+    EXPECT_EQ(tb.relay.released_count(), std::min<std::size_t>(i + 1, 2)) << i;
+  }
+  EXPECT_EQ(tb.net.events("relay-ue", "link_released").size(), 5u);
+  // The two kept are the last two: a copy of a RELEASE REQUEST is forwarded for them, and matches no route for the
+  // first three.
+  for (std::size_t i = 0; i < release_requests.size(); ++i) {
+    const auto out = tb.relay.on_datagram(kSourceEndpoint, release_requests[i], now);
+    EXPECT_EQ(out.send.empty(), i < 3) << i;
+  }
+}
+
 TEST(Reliability, ReleaseThroughAGoneRelayEndsUnacknowledgedAfterFourTriesWithinFourSeconds) {
   const TestPki pki;
   const Parties p(pki);

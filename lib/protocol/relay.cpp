@@ -48,6 +48,14 @@ Output RelayUe::on_datagram(const Endpoint& from, ByteView bytes, const Now& now
 }
 
 void RelayUe::set_target(const RelayTarget& target) {
+  // Requests the target has not answered yet go to its new address too: the source's copies and the relay's own
+  // retransmissions reach a target that came back elsewhere, without waiting for a new handshake.
+  for (auto& [digest, r] : routes_) {
+    if (r.stage == Route::Stage::kRequested && r.target.user_info_id == target.user_info_id &&
+        r.target.layer2_id == target.layer2_id) {
+      r.target.endpoint = target.endpoint;
+    }
+  }
   for (auto& t : config_.targets) {
     if (t.user_info_id == target.user_info_id) {
       t = target;

@@ -63,7 +63,8 @@ class RelayUe final : public Node {
   std::uint64_t rekeyings_relayed() const { return rekeyings_relayed_; }
   const RelayConfig& config() const { return config_; }
   // A configured target whose address is known now or has changed (its host name resolved again): later requests
-  // for it go to `target.endpoint`; the links and requests already routed keep theirs. Added when not configured yet.
+  // for it, and those it has not answered yet, go to `target.endpoint`; answered requests and links keep theirs.
+  // Added when not configured yet.
   void set_target(const RelayTarget& target);
   // Data PDUs (docs/protocol.md 11.5), the fast path: when `datagram` is a data PDU of a link this relay routes and
   // came from one end of it, its per-hop header is rewritten in place for the other end, which is returned;

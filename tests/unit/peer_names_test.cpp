@@ -190,5 +190,20 @@ TEST(PeerNames, TheRelayRefusesATargetWhoseNameNeverResolvedAndRoutesToItsLatest
   for (const auto& f : tb.net.wire_log) EXPECT_NE(f.to.to_string(), "10.0.0.99:4003");
 }
 
+TEST(PeerNames, ARequestTheTargetHasNotAnsweredFollowsItToItsNewAddress) {
+  const TestPki pki;
+  const Parties p(pki);
+  auto gone = relay_config(p.relay);
+  gone.targets = {{"target-ue", kTargetL2, *Endpoint::parse("10.0.0.99", 4003)}};  // a task that was killed
+  Testbed tb(source_config(p.source), std::move(gone), target_config(p.target));
+  tb.run();
+  ASSERT_EQ(tb.relay.pending_count(), 1u);
+  ASSERT_EQ(tb.net.events("target-ue", "step").size(), 0u);
+  tb.relay.set_target({"target-ue", kTargetL2, kTargetEndpoint});  // its name resolved to the new task
+  tb.fire_timers(later(test_now(), std::chrono::seconds(5)));    // the next copy of the request
+  EXPECT_EQ(tb.source.state(), protocol::SourceUe::State::kEstablished);
+  EXPECT_EQ(tb.net.events("relay-ue", "link_relayed").size(), 1u) << "the same request, not a new handshake";
+}
+
 }  // namespace
 }  // namespace u2u::test

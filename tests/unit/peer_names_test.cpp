@@ -200,7 +200,7 @@ TEST(PeerNames, ARequestTheTargetHasNotAnsweredFollowsItToItsNewAddress) {
   ASSERT_EQ(tb.relay.pending_count(), 1u);
   ASSERT_EQ(tb.net.events("target-ue", "step").size(), 0u);
   tb.relay.set_target({"target-ue", kTargetL2, kTargetEndpoint});  // its name resolved to the new task
-  tb.fire_timers(later(test_now(), std::chrono::seconds(5)));    // the next copy of the request
+  tb.fire_timers(later(test_now(), std::chrono::seconds(5)));      // the next copy of the request
   EXPECT_EQ(tb.source.state(), protocol::SourceUe::State::kEstablished);
   EXPECT_EQ(tb.net.events("relay-ue", "link_relayed").size(), 1u) << "the same request, not a new handshake";
 }

@@ -1,6 +1,5 @@
 #include "daemon/peer_names.hpp"
 
-#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -8,6 +7,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "protocol/events.hpp"
+#include "transport/udp_runner.hpp"
 
 namespace u2u::daemon {
 
@@ -20,20 +20,7 @@ PeerNames::Resolver PeerNames::system(boost::asio::io_context& io) {
         [resolver, done = std::move(done)](const boost::system::error_code& ec, udp::resolver::results_type results) {
           std::vector<Endpoint> addresses;
           if (!ec) {
-            for (const auto& r : results) {
-              const auto a = r.endpoint().address();
-              Endpoint e;
-              e.port = r.endpoint().port();
-              e.v6 = a.is_v6();
-              if (e.v6) {
-                const auto bytes = a.to_v6().to_bytes();
-                std::copy(bytes.begin(), bytes.end(), e.address.begin());
-              } else {
-                const auto bytes = a.to_v4().to_bytes();
-                std::copy(bytes.begin(), bytes.end(), e.address.begin());
-              }
-              addresses.push_back(e);
-            }
+            for (const auto& r : results) addresses.push_back(transport::from_asio(r.endpoint()));
           }
           done(std::move(addresses), ec ? ec.message() : std::string());
         });

@@ -149,6 +149,7 @@ void RelayUe::erase(std::map<wire::Digest, Route>::iterator it) {
     --linked_;
   } else {
     --released_;
+    released_order_.erase(it->second.released_at);
   }
   deadlines_.cancel(it->first);
   hop_deadlines_.cancel(it->first);
@@ -633,7 +634,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
         r.forwarded_accept.clear();
         --linked_;
         ++released_;
-        released_order_.push_back(it->first);
+        r.released_at = released_order_.insert(released_order_.end(), it->first);
         Event released = event(Level::kInfo, "link_released");
         released.with("session", r.session);
         out.events.push_back(with_data_counts(released, r));
@@ -645,6 +646,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
         r.stage = Route::Stage::kLinked;
         r.release_forwarded = false;
         --released_;
+        released_order_.erase(r.released_at);
         ++linked_;
         out.events.push_back(event(Level::kWarn, "link_resumed")
                                  .with("session", r.session)
@@ -659,24 +661,7 @@ Output RelayUe::on_link_message(const Endpoint& from, const wire::Datagram& data
 }
 
 void RelayUe::trim_released() {
-  const auto is_released = [this](const wire::Digest& d) {
-    const auto it = routes_.find(d);
-    return it != routes_.end() && it->second.stage == Route::Stage::kReleased;
-  };
-  while (released_ > config_.max_links && !released_order_.empty()) {
-    const wire::Digest oldest = released_order_.front();
-    released_order_.pop_front();
-    if (is_released(oldest)) erase(routes_.find(oldest));
-  }
-  // Entries of routes that expired, resumed or were released again: dropped once they outnumber the live ones.
-  if (released_order_.size() > 2 * released_ + 64) {
-    std::set<wire::Digest> seen;
-    std::deque<wire::Digest> live;
-    for (auto d = released_order_.rbegin(); d != released_order_.rend(); ++d) {
-      if (is_released(*d) && seen.insert(*d).second) live.push_front(*d);
-    }
-    released_order_ = std::move(live);
-  }
+  while (released_ > config_.max_links) erase(routes_.find(released_order_.front()));
 }
 
 Output RelayUe::on_timer(const Now& now) {

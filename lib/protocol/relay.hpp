@@ -2,7 +2,7 @@
 // The UE-to-UE relay (seed steps 2, 3, 6, 7; step 9 and the link messages forwarded): verifies before it
 // forwards, countersigns what it forwards, never forwards what failed, and answers a failed verification with
 // DIRECT COMMUNICATION REJECT #6. It holds no key of the link: it routes the link messages by request digest.
-#include <deque>
+#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -129,6 +129,7 @@ class RelayUe final : public Node {
     MonoTime end_of_life = MonoTime::max();  // once linked
     std::string end_of_life_reason;
     DataCount data;
+    std::list<wire::Digest>::iterator released_at;  // its entry in released_order_, while kReleased
     bool pending() const { return stage == Stage::kRequested || stage == Stage::kAnswered; }
   };
 
@@ -168,10 +169,10 @@ class RelayUe final : public Node {
   RelayConfig config_;
   std::map<wire::Digest, Route> routes_;
   std::uint64_t route_ids_ = 0;
-  std::set<wire::Digest> verifying_;         // requests in a job: a copy meanwhile is dropped
-  std::size_t linked_ = 0;                   // kLinked routes
-  std::size_t released_ = 0;                 // kReleased routes
-  std::deque<wire::Digest> released_order_;  // kReleased routes, oldest first; entries of routes since gone skipped
+  std::set<wire::Digest> verifying_;        // requests in a job: a copy meanwhile is dropped
+  std::size_t linked_ = 0;                  // kLinked routes
+  std::size_t released_ = 0;                // kReleased routes
+  std::list<wire::Digest> released_order_;  // kReleased routes, oldest first
   std::uint64_t rekeyings_relayed_ = 0;
   // Links by their label (the first octets of the request digest), for data PDUs.
   struct LabelHash {
